@@ -1,0 +1,163 @@
+"""groundqa's assembly point: configuration, services, the `qa` command, the HTTP app and the UI.
+
+    python app.py            start the web UI (what `make run` does)
+    qa ingest PATH...        index files or folders
+    qa ask "QUESTION"        answer with verified citations (--json for the JSON contract)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Sequence
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+import qa  # noqa: E402
+from qa.config import GENERATORS, Config  # noqa: E402
+from qa.errors import QAError  # noqa: E402
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--home", help="where groundqa keeps its index (default: $GROUNDQA_HOME or ~/.local/share/groundqa)")
+    p.add_argument("--collection", help="collection name (default: default)")
+    p.add_argument("--chroma-url", help="use a Chroma server, e.g. http://127.0.0.1:8001")
+    p.add_argument("--embed-model", help="sentence-transformers model folder or name")
+    p.add_argument("--threads", type=int, help="CPU threads for the models (default 2)")
+
+
+def _generation(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--generator", help=f"one of {', '.join(GENERATORS)} (default local)")
+    p.add_argument("--top-k", type=int, help="passages to retrieve (default 4)")
+    p.add_argument("--llm-model", help="path to a GGUF model for the local generator")
+    p.add_argument("--openai-base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
+    p.add_argument("--openai-model", help="model name on that endpoint")
+    p.add_argument("--keep-unsupported", action="store_true", default=None,
+                   help="keep answer sentences that the documents do not support, marked [unsupported]")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa", description="Answers from your own documents, with verified citations.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="index files or folders (.txt, .md)")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    _common(p)
+
+    p = sub.add_parser("ask", help="ask a question")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+    _common(p)
+    _generation(p)
+
+    p = sub.add_parser("collections", help="list collections")
+    _common(p)
+
+    p = sub.add_parser("documents", help="list the documents in a collection")
+    _common(p)
+
+    p = sub.add_parser("ui", help="start the web UI (Gradio)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--seed", nargs="*", default=None, help="index these paths first if the collection is empty")
+    _common(p)
+    _generation(p)
+
+    for name, help_ in (("eval", "run the evaluation suite"), ("calibrate", "fit the refusal model's thresholds")):
+        p = sub.add_parser(name, help=help_, add_help=False)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+def config_from(args: argparse.Namespace) -> Config:
+    keys = ("home", "collection", "chroma_url", "embed_model", "threads", "generator", "top_k", "llm_model",
+            "openai_base_url", "openai_model", "keep_unsupported")
+    return Config.load(**{k: getattr(args, k, None) for k in keys})
+
+
+def cmd_ingest(args, service) -> int:
+    def progress(i, n, source):
+        if not args.json and sys.stderr.isatty():
+            print(f"\r[{i}/{n}] {source[-60:]:<60}", end="" if i < n else "\n", file=sys.stderr)
+
+    report = service.ingest(args.paths, progress=progress)
+    if args.json:
+        print(json.dumps(report.to_dict()))
+    else:
+        print(f"{report.collection}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+              f"{report.removed} removed, {report.failed} failed ({report.chunks} chunks embedded)")
+    return 0
+
+
+def cmd_ask(args, service) -> int:
+    answer = service.ask(args.question)
+    print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else answer.to_text())
+    return 0
+
+
+def cmd_collections(args, service) -> int:
+    for name in service.collections():
+        print(name)
+    return 0
+
+
+def cmd_documents(args, service) -> int:
+    for d in service.documents():
+        print(f"{d.doc_id}  {d.chunks:4d} chunks  {d.source}")
+    return 0
+
+
+def cmd_ui(args, service) -> int:
+    from qa.ui import launch
+
+    if args.seed:
+        ensure_seeded(service, args.seed)
+    launch(service, host=args.host, port=args.port)
+    return 0
+
+
+def ensure_seeded(service, paths: Sequence[str]) -> None:
+    """Index `paths` into the configured collection if it does not exist or is empty."""
+    name = service.config.collection
+    if name not in service.collections() or service.store.count(name) == 0:
+        report = service.ingest(list(paths))
+        print(f"indexed {report.added} document(s) into '{name}'", file=sys.stderr)
+
+
+COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "collections": cmd_collections, "documents": cmd_documents, "ui": cmd_ui}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command in ("eval", "calibrate"):
+            from evals.cli import main as evals_main
+
+            return evals_main([args.command, *args.rest])
+        service = _service(args)
+        return COMMANDS[args.command](args, service)
+    except QAError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2 if exc.status < 500 else 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _service(args):
+    from qa.service import Service
+
+    return Service(config_from(args))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 1:  # `python app.py`: the web UI on the seeded default collection
+        sys.exit(main(["ui", "--seed", "seeds"]))
+    sys.exit(main())

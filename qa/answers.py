@@ -1,0 +1,94 @@
+"""Result dataclasses of the question-answering layer and the JSON contract."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk, numbered `n` (1-based) in the order shown to the generator."""
+
+    n: int
+    chunk_id: str
+    doc_id: str
+    source: str
+    text: str
+    start: int  # offset of `text` in its document
+    end: int
+    score: float
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    source: str
+    chunk_id: str
+    quote: str  # == document_text[start:end]
+    start: int
+    end: int
+    doc_id: str = ""
+    passage: int = 0  # which retrieved passage this quote is from (1-based)
+
+    def to_dict(self) -> dict:
+        return {
+            "n": self.n, "source": self.source, "chunk_id": self.chunk_id, "quote": self.quote,
+            "start": self.start, "end": self.end, "doc_id": self.doc_id,
+        }
+
+
+@dataclass(frozen=True)
+class SentenceReport:
+    text: str
+    citations: list[int]
+    support: float
+    supported: bool
+    relevant: bool = True  # whether it addresses the question (supported but off-topic sentences are left out)
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "citations": list(self.citations), "support": round(self.support, 4),
+                "supported": self.supported, "relevant": self.relevant}
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    refused: bool
+    citations: list[Citation]
+    generator: str
+    timings_ms: dict[str, float]
+    grounding: float = 0.0
+    sentences: list[SentenceReport] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    collection: str = "default"
+    raw_answer: str = ""  # what the generator wrote, before verification
+    fallback: str | None = None  # set when the service replaced the generator's answer (e.g. "extractive")
+    answerability: float = 0.0  # the refusal model's probability that the passages answer the question
+
+    def to_dict(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "refused": self.refused,
+            "citations": [c.to_dict() for c in self.citations],
+            "generator": self.generator,
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+            "grounding": round(self.grounding, 4),
+            "sentences": [s.to_dict() for s in self.sentences],
+            "collection": self.collection,
+            "raw_answer": self.raw_answer,
+            "fallback": self.fallback,
+            "answerability": round(self.answerability, 4),
+        }
+
+    def to_text(self) -> str:
+        lines = [self.answer]
+        if self.citations:
+            lines.append("")
+            lines.append("Sources:")
+            for c in self.citations:
+                lines.append(f"[{c.n}] {c.source} (chars {c.start}-{c.end})")
+                lines.append(f'    "{c.quote}"')
+        return "\n".join(lines)

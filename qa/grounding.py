@@ -1,0 +1,309 @@
+"""Grounding: the service, not the model, decides what an answer may say.
+
+- `Evidence` splits the retrieved passages into sentence spans (single sentences and adjacent
+  pairs) with exact document offsets, and embeds them once.
+- `support()` scores a claim against a span: recall of the claim's content words in the span,
+  combined with embedding similarity. Fast (vector math only, after one batched encode).
+- `Grounder.verify()` splits a generated answer into sentences, scores each, repairs its
+  citation markers and picks the exact quote that supports it.
+- `Grounder.answerability()` is the refusal model: a logistic score over several signals
+  (question-term coverage of the best sentence, dense similarity, missing names and numbers,
+  the retrieval score and margin), with weights and threshold from `calibration.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from index.chunking import sentence_spans
+from qa.answers import Citation, Passage, SentenceReport
+from qa.terms import content_terms, negated, salient_terms
+
+Encode = Callable[[Sequence[str]], np.ndarray]  # texts -> unit vectors, one row each
+
+MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_LOOSE_MARKER = re.compile(r"\s*[\[(](?:passage|source|doc(?:ument)?)?\s*\d+(?:\s*[,;]\s*\d+)*[\])]", re.I)
+_LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+REFUSAL_MESSAGE = "Your documents do not contain an answer to this question."
+
+W_LEX, W_DENSE = 0.6, 0.4  # claim support = W_LEX * term recall + W_DENSE * cosine ...
+PAIR_PENALTY = 0.05  # ... minus this for a two-sentence quote,
+NAME_PENALTY = 0.4  # ... minus this times the share of the claim's names and numbers missing from the quote,
+NEGATION_PENALTY = 0.25  # ... minus this when one of claim and quote is negated and the other is not.
+
+
+@dataclass(frozen=True)
+class Span:
+    passage: int  # the passage's n
+    start: int  # document offsets
+    end: int
+    text: str
+    terms: frozenset
+    parts: tuple[int, ...]  # indices of the sentence vectors this span is made of
+    names: frozenset = frozenset()  # salient terms: names and numbers
+    negated: bool = False
+
+
+@dataclass
+class Evidence:
+    passages: list[Passage]
+    spans: list[Span]  # singles first, then adjacent pairs
+    vectors: np.ndarray  # one row per single sentence
+    all_terms: frozenset
+
+    @classmethod
+    def build(cls, passages: Sequence[Passage], encode: Encode) -> "Evidence":
+        singles: list[Span] = []
+        for p in passages:
+            for s in sentence_spans(p.text):
+                text = p.text[s.start : s.end]
+                singles.append(Span(p.n, p.start + s.start, p.start + s.end, text, frozenset(content_terms(text)),
+                                    (len(singles),), frozenset(salient_terms(text)), negated(text)))
+        vectors = encode([s.text for s in singles]) if singles else np.zeros((0, 1))
+        pairs = []
+        for a, b in zip(singles, singles[1:]):
+            if a.passage == b.passage:
+                p = next(x for x in passages if x.n == a.passage)
+                text = p.text[a.start - p.start : b.end - p.start]
+                pairs.append(Span(a.passage, a.start, b.end, text, a.terms | b.terms, a.parts + b.parts,
+                                  a.names | b.names, a.negated or b.negated))
+        all_terms = frozenset().union(*(content_terms(p.text) for p in passages)) if passages else frozenset()
+        return cls(list(passages), singles + pairs, np.asarray(vectors, dtype=np.float32), all_terms)
+
+    def passage(self, n: int) -> Passage | None:
+        return next((p for p in self.passages if p.n == n), None)
+
+    def scores(self, claim: str, vector: np.ndarray) -> np.ndarray:
+        """Support of a claim (its text and unit vector) by every span, in 0..1."""
+        if not self.spans:
+            return np.zeros(0)
+        terms, names, neg = content_terms(claim), salient_terms(claim), negated(claim)
+        dense_single = np.clip(self.vectors @ vector, 0.0, 1.0)
+        out = np.empty(len(self.spans))
+        for i, span in enumerate(self.spans):
+            lex = len(terms & span.terms) / len(terms) if terms else 0.0
+            dense = max(dense_single[j] for j in span.parts)
+            score = W_LEX * lex + W_DENSE * dense
+            if len(span.parts) > 1:
+                score -= PAIR_PENALTY
+            if names:
+                score -= NAME_PENALTY * len(names - span.terms) / len(names)
+            if neg != span.negated:
+                score -= NEGATION_PENALTY
+            out[i] = max(0.0, score)
+        return out
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The refusal model: p(answerable) = sigmoid(bias + sum(weights[f] * features[f]))."""
+
+    weights: dict[str, float]
+    bias: float
+    threshold: float  # answer when p >= threshold
+    support_threshold: float  # a sentence is supported when its support >= this
+    version: str = "default"
+    meta: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path = CALIBRATION_FILE) -> "Calibration":
+        data = json.loads(Path(path).read_text())
+        return cls(
+            weights=data["weights"], bias=data["bias"], threshold=data["threshold"],
+            support_threshold=data["support_threshold"], version=data.get("version", "unknown"), meta=data,
+        )
+
+    def probability(self, features: dict[str, float]) -> float:
+        z = self.bias + sum(w * features.get(name, 0.0) for name, w in self.weights.items())
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+@dataclass
+class Verified:
+    """One sentence of a generated answer after verification."""
+
+    text: str  # without markers
+    support: float
+    supported: bool
+    span: Span | None  # the quote that supports it best
+    claimed: list[int]  # passage numbers the model cited
+    relevance: float = 0.0  # share of the question's terms the sentence and its quote cover
+    relevant: bool = True  # False for a supported sentence far less on-topic than the answer's best
+
+    @property
+    def kept(self) -> bool:
+        return self.supported and self.relevant
+
+
+@dataclass
+class Grounded:
+    answer: str
+    citations: list[Citation]
+    sentences: list[SentenceReport]
+    grounding: float
+
+
+def strip_markers(text: str) -> tuple[str, list[int]]:
+    found: list[int] = []
+    for m in MARKER.finditer(text):
+        found.extend(int(x) for x in re.split(r"[,;]", m.group(1)))
+    text = _LOOSE_MARKER.sub("", MARKER.sub("", text))
+    return re.sub(r"\s+([.,;:!?])", r"\1", text).strip(), found
+
+
+def answer_sentences(text: str) -> list[str]:
+    """Sentences of a generated answer, each keeping the markers that follow it."""
+    text = text.strip()
+    out: list[str] = []
+    for s in sentence_spans(text):
+        piece = text[s.start : s.end]
+        lead = _LEADING_MARKERS.match(piece)
+        if out and lead:  # markers after a full stop belong to the sentence before them
+            out[-1] += " " + lead.group().strip()
+            piece = piece[lead.end() :].strip()
+        if piece:
+            out.append(piece)
+    return out
+
+
+class Grounder:
+    def __init__(self, encode: Encode, calibration: Calibration | None = None):
+        self.encode = encode
+        self.calibration = calibration or Calibration.load()
+
+    def evidence(self, passages: Sequence[Passage]) -> Evidence:
+        return Evidence.build(passages, self.encode)
+
+    # --- refusal -------------------------------------------------------------------------------
+    def features(self, question: str, evidence: Evidence) -> dict[str, float]:
+        q_terms = content_terms(question)
+        q_salient = salient_terms(question)
+        feats = {"q_cov": 0.0, "q_dense": 0.0, "best": 0.0, "missing_salient": 0.0, "top_score": 0.0, "margin": 0.0}
+        if not evidence.spans:
+            feats["missing_salient"] = 1.0 if q_salient else 0.0
+            return feats
+        qv = self.encode([question])[0]
+        dense = np.clip(evidence.vectors @ qv, 0.0, 1.0)
+        best_cov = best_dense = best = 0.0
+        for span in evidence.spans:
+            cov = len(q_terms & span.terms) / len(q_terms) if q_terms else 0.0
+            d = max(dense[j] for j in span.parts)
+            best_cov, best_dense = max(best_cov, cov), max(best_dense, d)
+            best = max(best, 0.5 * cov + 0.5 * d - (PAIR_PENALTY if len(span.parts) > 1 else 0.0))
+        scores = [p.score for p in evidence.passages]
+        feats.update(
+            q_cov=best_cov, q_dense=float(best_dense), best=float(best),
+            missing_salient=(len(q_salient - evidence.all_terms) / len(q_salient)) if q_salient else 0.0,
+            top_score=max(scores), margin=(scores[0] - scores[1]) if len(scores) > 1 else scores[0],
+        )
+        return feats
+
+    def answerability(self, question: str, evidence: Evidence) -> tuple[float, dict[str, float]]:
+        feats = self.features(question, evidence)
+        return self.calibration.probability(feats), feats
+
+    # --- verification and repair ---------------------------------------------------------------
+    def verify(self, raw: str, evidence: Evidence, question: str = "") -> list[Verified]:
+        pieces = [strip_markers(s) for s in answer_sentences(raw)]
+        pieces = [(t, m) for t, m in pieces if t]
+        if not pieces:
+            return []
+        vectors = self.encode([t for t, _ in pieces])
+        q_terms = content_terms(question)
+        threshold = self.calibration.support_threshold
+        out = []
+        for (text, claimed), vec in zip(pieces, vectors):
+            terms = content_terms(text)
+            if not terms or not evidence.spans:
+                out.append(Verified(text, 0.0, False, None, claimed))
+                continue
+            scores = evidence.scores(text, vec)
+            best = int(np.argmax(scores))
+            chosen = best
+            # Keep the model's own marker when the passage it names supports the claim about as well.
+            for n in claimed:
+                idx = [i for i, s in enumerate(evidence.spans) if s.passage == n]
+                if idx:
+                    i = max(idx, key=lambda k: scores[k])
+                    if scores[i] >= threshold and scores[i] >= scores[best] - 0.05:
+                        chosen = i
+                        break
+            span = evidence.spans[chosen]
+            support = float(scores[chosen])
+            relevance = len(q_terms & (terms | span.terms)) / len(q_terms) if q_terms else 0.0
+            out.append(Verified(text, support, support >= threshold, span, claimed, relevance))
+        best = max((v.relevance for v in out if v.supported), default=0.0)
+        for v in out:
+            v.relevant = v.relevance >= 0.5 * best and (best == 0.0 or v.relevance > 0.0)
+        return out
+
+    def extractive(self, question: str, evidence: Evidence, max_sentences: int = 2) -> str:
+        """The best-supported sentences of the passages for the question, each with its marker."""
+        if not evidence.spans:
+            return ""
+        q_terms = content_terms(question)
+        qv = self.encode([question])[0]
+        singles = [s for s in evidence.spans if len(s.parts) == 1]
+        dense = np.clip(evidence.vectors @ qv, 0.0, 1.0)
+        scored = sorted(
+            ((0.5 * (len(q_terms & s.terms) / len(q_terms) if q_terms else 0.0) + 0.5 * float(dense[s.parts[0]]), i)
+             for i, s in enumerate(singles)),
+            reverse=True,
+        )
+        picked: list[Span] = []
+        seen: set[str] = set()
+        for score, i in scored:
+            s = singles[i]
+            if s.text in seen:  # overlapping chunks repeat sentences
+                continue
+            if picked and score < 0.9 * scored[0][0]:
+                break
+            picked.append(s)
+            seen.add(s.text)
+            if len(picked) >= max_sentences:
+                break
+        picked.sort(key=lambda s: (s.passage, s.start))
+        return " ".join(f"{s.text} [{s.passage}]" for s in picked)
+
+    @staticmethod
+    def compose(verified: list[Verified], evidence: Evidence, keep_unsupported: bool = False) -> Grounded:
+        """Answer text with repaired markers, numbered citations with exact quotes, sentence reports."""
+        citations: list[Citation] = []
+        by_key: dict[tuple, int] = {}
+        texts, reports = [], []
+        for v in verified:
+            numbers: list[int] = []
+            if v.kept and v.span is not None:
+                key = (v.span.passage, v.span.start, v.span.end)
+                if key not in by_key:
+                    p = evidence.passage(v.span.passage)
+                    by_key[key] = len(citations) + 1
+                    citations.append(Citation(
+                        n=by_key[key], source=p.source, chunk_id=p.chunk_id, quote=v.span.text,
+                        start=v.span.start, end=v.span.end, doc_id=p.doc_id, passage=p.n,
+                    ))
+                numbers = [by_key[key]]
+            reports.append(SentenceReport(v.text, numbers, v.support, v.supported, v.relevant))
+            if v.kept:
+                texts.append(_with_markers(v.text, numbers))
+            elif keep_unsupported:
+                texts.append(f"{v.text} [unsupported]")
+        grounding = (sum(1 for v in verified if v.supported) / len(verified)) if verified else 0.0
+        return Grounded(" ".join(texts), citations, reports, grounding)
+
+def _with_markers(text: str, numbers: list[int]) -> str:
+    if not numbers:
+        return text
+    marks = "".join(f"[{n}]" for n in numbers)
+    m = re.search(r"[.!?]['\"”’)]*$", text)
+    if m:
+        return f"{text[: m.start()]} {marks}{text[m.start():]}"
+    return f"{text} {marks}"

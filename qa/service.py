@@ -1,0 +1,203 @@
+"""The service: one object that ingests, retrieves, generates, verifies and answers.
+Constructing it is cheap; models load on first use."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from index.embeddings import Embedder, SentenceTransformerEmbedder
+from index.ingest import Indexer, IngestReport
+from index.store import ChromaStore, Store, StoredDocument, check_collection_name
+from qa.answers import Answer
+from qa.config import Config
+from qa.errors import CollectionNotFound, ConfigError, EmptyQuestion, InvalidInput, QuestionTooLong
+from qa.generators import ExtractiveGenerator, Generator, LocalGenerator, OpenAIGenerator
+from qa.grounding import REFUSAL_MESSAGE, Calibration, Grounder
+from qa.retrieval import DenseRetriever, Retriever
+
+
+@dataclass(frozen=True)
+class Event:
+    """What `ask_stream` yields: text as the generator writes it, then the verified answer."""
+
+    kind: str  # "token" | "answer"
+    text: str = ""
+    answer: Answer | None = None
+
+
+class SentenceEncoder:
+    """Embeds sentences through the embedder, remembering recent ones (passages repeat across questions)."""
+
+    def __init__(self, embedder: Embedder, size: int = 20000):
+        self.embedder = embedder
+        self.size = size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            vectors = self.embedder.embed(missing)
+            with self._lock:
+                for t, v in zip(missing, vectors):
+                    self._cache[t] = np.asarray(v, dtype=np.float32)
+                while len(self._cache) > self.size:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, 1), dtype=np.float32)
+
+
+class Service:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        embedder: Embedder | None = None,
+        store: Store | None = None,
+        generators: dict[str, Generator] | None = None,
+        retriever: Retriever | None = None,
+        calibration: Calibration | None = None,
+    ):
+        self.config = config
+        self.embedder = embedder or SentenceTransformerEmbedder(config.embed_model, threads=config.threads)
+        if store is None:
+            store = ChromaStore(url=config.chroma_url) if config.chroma_url else ChromaStore(path=config.chroma_path)
+        self.store = store
+        self.indexer = Indexer(self.embedder, self.store, chunk_chars=config.chunk_chars)
+        self.retriever = retriever or DenseRetriever(self.embedder, self.store)
+        self.grounder = Grounder(SentenceEncoder(self.embedder), calibration)
+        self._generators: dict[str, Generator] = dict(generators or {})
+        self._lock = threading.Lock()
+
+    # --- generators ------------------------------------------------------------------------------
+    def _build_generator(self, name: str) -> Generator:
+        c = self.config
+        if name == "local":
+            return LocalGenerator(c.llm_model, threads=c.threads, n_ctx=c.llm_ctx, max_tokens=c.max_tokens)
+        if name == "openai":
+            return OpenAIGenerator(c.openai_base_url, c.openai_model, c.openai_api_key, c.openai_timeout, c.max_tokens)
+        if name == "extractive":
+            return ExtractiveGenerator(self.grounder)
+        known = ", ".join(sorted({"local", "openai", "extractive", *self._generators}))
+        raise ConfigError(f"Unknown generator {name!r}: choose one of {known}.")
+
+    def generator(self, name: str | None = None) -> Generator:
+        name = name or self.config.generator
+        with self._lock:
+            if name not in self._generators:
+                self._generators[name] = self._build_generator(name)
+            return self._generators[name]
+
+    # --- documents -------------------------------------------------------------------------------
+    def ingest(
+        self, paths: Sequence[str | Path], collection: str | None = None,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> IngestReport:
+        if isinstance(paths, (str, Path)):
+            paths = [paths]
+        return self.indexer.ingest(paths, collection or self.config.collection, progress)
+
+    def collections(self) -> list[str]:
+        return self.store.collections()
+
+    def documents(self, collection: str | None = None) -> list[StoredDocument]:
+        return self.store.documents(self._existing(collection))
+
+    def _existing(self, collection: str | None) -> str:
+        name = check_collection_name(collection or self.config.collection)
+        if not self.store.has_collection(name):
+            existing = ", ".join(self.store.collections()) or "none yet"
+            raise CollectionNotFound(
+                f"Collection '{name}' does not exist (existing: {existing}). "
+                f"Create it with `qa ingest PATH --collection {name}`."
+            )
+        return name
+
+    # --- questions -------------------------------------------------------------------------------
+    def _question(self, question: object) -> str:
+        if not isinstance(question, str):
+            raise InvalidInput(f"The question must be text, not {type(question).__name__}.")
+        q = question.strip()
+        if not q:
+            raise EmptyQuestion('The question is empty. Ask something, e.g. qa ask "How did the US vote?"')
+        if len(q) > self.config.max_question_chars:
+            raise QuestionTooLong(
+                f"The question is {len(q):,} characters long; the limit is {self.config.max_question_chars:,}. "
+                "Shorten it to the question itself (set GROUNDQA_MAX_QUESTION_CHARS to raise the limit)."
+            )
+        return q
+
+    def ask(self, question: str, collection: str | None = None, *, top_k: int | None = None,
+            generator: str | None = None, keep_unsupported: bool | None = None) -> Answer:
+        for event in self.ask_stream(question, collection, top_k=top_k, generator=generator, keep_unsupported=keep_unsupported):
+            if event.kind == "answer":
+                return event.answer
+        raise AssertionError("ask_stream ended without an answer")  # pragma: no cover
+
+    def ask_stream(self, question: str, collection: str | None = None, *, top_k: int | None = None,
+                   generator: str | None = None, keep_unsupported: bool | None = None) -> Iterator[Event]:
+        q = self._question(question)
+        name = self._existing(collection)
+        k = top_k or self.config.top_k
+        if not isinstance(k, int) or not 1 <= k <= 50:
+            raise InvalidInput(f"top_k must be an integer from 1 to 50, got {k!r}.")
+        keep = self.config.keep_unsupported if keep_unsupported is None else keep_unsupported
+        gen = self.generator(generator)
+
+        t0 = time.perf_counter()
+        passages = self.retriever.retrieve(q, name, k)
+        t1 = time.perf_counter()
+        raw_parts: list[str] = []
+        for piece in gen.stream(q, passages) if passages else ():
+            raw_parts.append(piece)
+            yield Event("token", text=piece)
+        raw = "".join(raw_parts)
+        t2 = time.perf_counter()
+
+        g = self.grounder
+        evidence = g.evidence(passages)
+        p_answerable, _ = g.answerability(q, evidence)
+        verified = g.verify(raw, evidence, q)
+        fallback = None
+        answerable = p_answerable >= g.calibration.threshold
+        if answerable:
+            kept = [v for v in verified if v.kept]
+            extract = g.verify(g.extractive(q, evidence), evidence, q)
+            best_relevance = max((v.relevance for v in extract), default=0.0)
+            if not kept or max(v.relevance for v in kept) < 0.75 * best_relevance:
+                verified, fallback = extract, "extractive"
+        grounded = g.compose(verified, evidence, keep)
+        refused = not answerable or not grounded.citations
+        t3 = time.perf_counter()
+        answer = Answer(
+            question=q,
+            answer=REFUSAL_MESSAGE if refused else grounded.answer,
+            refused=refused,
+            citations=[] if refused else grounded.citations,
+            generator=gen.name,
+            timings_ms={"retrieve": (t1 - t0) * 1000, "generate": (t2 - t1) * 1000, "verify": (t3 - t2) * 1000,
+                        "total": (t3 - t0) * 1000},
+            grounding=0.0 if refused else grounded.grounding,
+            sentences=grounded.sentences,
+            passages=passages,
+            collection=name,
+            raw_answer=raw,
+            fallback=None if refused or gen.name == "extractive" else fallback,
+            answerability=p_answerable,
+        )
+        yield Event("answer", answer=answer)
+
+    def warm_up(self, generator: str | None = None) -> None:
+        """Load the embedding model and the generator now rather than on the first question."""
+        self.embedder.embed(["warm up"])
+        gen = self.generator(generator)
+        if hasattr(gen, "load"):
+            gen.load()

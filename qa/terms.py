@@ -1,0 +1,66 @@
+"""Content words of questions, answers and evidence: lower-cased, light-stemmed, stopwords out."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]|[A-Za-z]|\d+(?:[.,]\d+)*")
+
+STOPWORDS = frozenset("""
+a about above after again against all also am an and any are aren't as at be because been before being below
+between both but by can could did didn't do does doesn't doing don't down during each either else ever few for
+from further had has have having he her here hers herself him himself his how however i if in into is isn't it
+its itself just let like may me might more most much must my myself no nor not now of off often on once only or
+other ought our ours ourselves out over own per please rather same shall she should so some such than that the
+their theirs them themselves then there these they this those through thus to too under until up upon us very
+was wasn't we were weren't what whatever when where whereas whether which while who whom whose why will with
+within without would yet you your yours yourself yourselves
+one ones thing things get got make made say said says tell told give given know known
+answer question passage passages document documents according source sources based text article
+""".split())
+
+QUESTION_WORDS = frozenset("what when where which who whom whose why how name list describe explain".split())
+
+
+def words(text: str) -> list[str]:
+    return [m.group().replace("’", "'") for m in _WORD.finditer(text)]
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    w = word.lower().replace("'s", "")
+    if w.isdigit() or len(w) <= 3:
+        return w
+    for suffix, repl in (("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""), ("ly", "")):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            w = w[: -len(suffix)] + repl
+            break
+    if len(w) > 4 and w[-1] == w[-2] and w[-1] not in "aeiouls":
+        w = w[:-1]  # "running" -> "run"
+    if len(w) > 3 and w.endswith("e"):
+        w = w[:-1]  # "vote" -> "vot", like "voted" and "voting"
+    return w
+
+
+def _is_stopword(w: str) -> bool:
+    # An acronym ("US", "UN") is a name, not the pronoun "us".
+    return (w.lower() in STOPWORDS or w.lower() in QUESTION_WORDS) and not (w.isupper() and len(w) > 1)
+
+
+def content_terms(text: str) -> set[str]:
+    return {stem(w) for w in words(text) if not _is_stopword(w)}
+
+
+def salient_terms(text: str) -> set[str]:
+    """Names and numbers: capitalised words that are not stopwords, and digits.
+    The terms a question cannot be answered without, and a claim cannot be true without."""
+    return {stem(w) for w in words(text) if not _is_stopword(w) and (w[0].isdigit() or w[0].isupper())}
+
+
+NEGATIONS = frozenset("not no never nor neither none nobody nothing cannot without".split())
+
+
+def negated(text: str) -> bool:
+    """Whether the text contains a negation ("not", "never", "didn't", ...)."""
+    return any(w.lower() in NEGATIONS or w.lower().endswith("n't") or w.lower().endswith("n’t") for w in words(text))

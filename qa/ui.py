@@ -1,0 +1,149 @@
+"""The Gradio chat UI: answers stream in, then are replaced by the verified answer; a sources
+panel shows each cited passage with its quote highlighted; uploads add documents."""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+from pathlib import Path
+
+from qa.answers import Answer
+from qa.errors import InvalidInput, QAError
+
+CSS = """
+.gq-source { border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 12px; margin: 0 0 10px 0; }
+.gq-source h4 { margin: 0 0 6px 0; font-size: 0.95em; }
+.gq-source .gq-passage { font-size: 0.92em; line-height: 1.45; color: #444; }
+.gq-source mark { background: #fff3a3; color: #111; padding: 0 2px; border-radius: 3px; }
+.gq-removed { color: #8a1f11; text-decoration: line-through; }
+.gq-muted { color: #666; font-size: 0.9em; }
+"""
+
+UPLOAD_TYPES = (".txt", ".md", ".markdown")
+
+
+def error_text(exc: Exception) -> str:
+    """The one place the UI turns errors into words."""
+    if isinstance(exc, QAError):
+        return f"⚠️ {exc.message}"
+    return f"⚠️ Something went wrong: {exc}"
+
+
+def answer_markdown(answer: Answer) -> str:
+    text = answer.answer
+    if answer.refused:
+        text = f"**{text}**"
+    removed = [s for s in answer.sentences if not s.supported]
+    if removed and not answer.refused:
+        items = " ".join(f"~~{s.text}~~" for s in removed)
+        text += f"\n\n<span class='gq-muted'>Removed as not supported by your documents: {items}</span>"
+    if answer.fallback:
+        text += f"\n\n<span class='gq-muted'>The {answer.generator} model's answer was not supported; this is the best-supported passage sentence.</span>"
+    return text
+
+
+def sources_html(answer: Answer | None) -> str:
+    if answer is None:
+        return "<p class='gq-muted'>Sources of the answer appear here, with the quoted words highlighted.</p>"
+    if not answer.citations:
+        return "<p class='gq-muted'>No sources: the answer was not found in your documents.</p>"
+    by_n = {p.n: p for p in answer.passages}
+    blocks = []
+    for c in answer.citations:
+        p = by_n.get(c.passage)
+        if p is not None and p.start <= c.start and c.end <= p.end:
+            a, b = c.start - p.start, c.end - p.start
+            body = f"{html.escape(p.text[:a])}<mark>{html.escape(p.text[a:b])}</mark>{html.escape(p.text[b:])}"
+        else:
+            body = f"<mark>{html.escape(c.quote)}</mark>"
+        blocks.append(
+            f"<div class='gq-source' data-citation='{c.n}'><h4>[{c.n}] {html.escape(Path(c.source).name)}"
+            f" <span class='gq-muted'>chars {c.start}–{c.end}</span></h4><div class='gq-passage'>{body}</div></div>"
+        )
+    return "\n".join(blocks)
+
+
+def safe_upload_name(name: str) -> str:
+    base = os.path.basename(name.replace("\\", "/"))
+    base = re.sub(r"[^A-Za-z0-9._ -]", "_", base).strip(" .")
+    if not base or not base.lower().endswith(UPLOAD_TYPES):
+        raise InvalidInput(f"Cannot add {name!r}: upload {', '.join(UPLOAD_TYPES)} files.")
+    return base
+
+
+def build(service):
+    import gradio as gr
+
+    config = service.config
+
+    def collections_update(selected: str | None = None):
+        names = service.collections()
+        value = selected or (config.collection if config.collection in names else (names[0] if names else config.collection))
+        return gr.update(choices=names or [config.collection], value=value)
+
+    def ask(question, history, collection):
+        history = list(history or [])
+        history.append({"role": "user", "content": question or ""})
+        history.append({"role": "assistant", "content": "…"})
+        yield history, sources_html(None), ""
+        try:
+            draft = ""
+            for event in service.ask_stream(question, collection or None):
+                if event.kind == "token":
+                    draft += event.text
+                    history[-1] = {"role": "assistant", "content": f"*{draft}* ⏳ checking against your documents…"}
+                    yield history, sources_html(None), ""
+                else:
+                    history[-1] = {"role": "assistant", "content": answer_markdown(event.answer)}
+                    yield history, sources_html(event.answer), ""
+        except Exception as exc:  # shown to the user, never swallowed silently
+            history[-1] = {"role": "assistant", "content": error_text(exc)}
+            yield history, sources_html(None), question
+
+    def upload(files, collection):
+        if not files:
+            return "No files chosen.", collections_update(collection)
+        name = collection or config.collection
+        try:
+            folder = config.home / "uploads" / name
+            folder.mkdir(parents=True, exist_ok=True)
+            targets = []
+            for f in files:
+                src = Path(f if isinstance(f, str) else f.name)
+                target = folder / safe_upload_name(src.name)
+                shutil.copyfile(src, target)
+                targets.append(target)
+            report = service.ingest(targets, name)
+            status = (f"Added to **{name}**: {report.added} new, {report.updated} updated, "
+                      f"{report.unchanged} unchanged ({report.chunks} chunks).")
+        except Exception as exc:
+            status = error_text(exc)
+        return status, collections_update(name)
+
+    with gr.Blocks(title="groundqa") as demo:
+        gr.Markdown("## groundqa\nAnswers from your own documents. Every quote is checked against the text it cites.")
+        with gr.Row():
+            with gr.Column(scale=3):
+                chat = gr.Chatbot(label="Answers", height=420)
+                question = gr.Textbox(label="Question", placeholder="How did the US vote?", lines=1)
+                ask_btn = gr.Button("Ask", variant="primary")
+            with gr.Column(scale=2):
+                collection = gr.Dropdown(label="Collection", choices=[config.collection], value=config.collection,
+                                         allow_custom_value=True)
+                sources = gr.HTML(sources_html(None), label="Sources", elem_id="sources")
+                files = gr.File(label="Add documents (.txt, .md)", file_count="multiple", file_types=list(UPLOAD_TYPES))
+                upload_status = gr.Markdown()
+        outputs = [chat, sources, question]
+        ask_btn.click(ask, [question, chat, collection], outputs)
+        question.submit(ask, [question, chat, collection], outputs)
+        files.upload(upload, [files, collection], [upload_status, collection])
+        demo.load(collections_update, None, collection)
+    return demo
+
+
+def launch(service, host: str = "127.0.0.1", port: int = 7860, **kwargs):
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    demo = build(service)
+    demo.queue(default_concurrency_limit=4).launch(server_name=host, server_port=port, css=CSS, **kwargs)
