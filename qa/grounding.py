@@ -24,7 +24,7 @@ import numpy as np
 
 from index.chunking import sentence_spans
 from qa.answers import Citation, Passage, SentenceReport
-from qa.terms import content_terms, negated, salient_terms
+from qa.terms import content_terms, negated, proximity, salient_terms
 
 Encode = Callable[[Sequence[str]], np.ndarray]  # texts -> unit vectors, one row each
 
@@ -197,7 +197,7 @@ class Grounder:
             cov = len(q_terms & span.terms) / len(q_terms) if q_terms else 0.0
             d = max(dense[j] for j in span.parts)
             best_cov, best_dense = max(best_cov, cov), max(best_dense, d)
-            best = max(best, 0.5 * cov + 0.5 * d - (PAIR_PENALTY if len(span.parts) > 1 else 0.0))
+            best = max(best, self._match(q_terms, span, d) - (PAIR_PENALTY if len(span.parts) > 1 else 0.0))
         scores = [p.score for p in evidence.passages]
         feats.update(
             q_cov=best_cov, q_dense=float(best_dense), best=float(best),
@@ -242,8 +242,16 @@ class Grounder:
             out.append(Verified(text, support, support >= threshold, span, claimed, relevance))
         best = max((v.relevance for v in out if v.supported), default=0.0)
         for v in out:
-            v.relevant = v.relevance >= 0.5 * best and (best == 0.0 or v.relevance > 0.0)
+            v.relevant = v.relevance >= 0.75 * best and (best == 0.0 or v.relevance > 0.0)
         return out
+
+    @staticmethod
+    def _match(q_terms: set[str], span: Span, dense: float) -> float:
+        """How well a span answers a question: coverage of its terms, their proximity, similarity."""
+        if not q_terms:
+            return dense
+        cov = len(q_terms & span.terms) / len(q_terms)
+        return 0.4 * cov + 0.3 * dense + 0.3 * cov * proximity(q_terms, span.text)
 
     def extractive(self, question: str, evidence: Evidence, max_sentences: int = 2) -> str:
         """The best-supported sentences of the passages for the question, each with its marker."""
@@ -253,11 +261,7 @@ class Grounder:
         qv = self.encode([question])[0]
         singles = [s for s in evidence.spans if len(s.parts) == 1]
         dense = np.clip(evidence.vectors @ qv, 0.0, 1.0)
-        scored = sorted(
-            ((0.5 * (len(q_terms & s.terms) / len(q_terms) if q_terms else 0.0) + 0.5 * float(dense[s.parts[0]]), i)
-             for i, s in enumerate(singles)),
-            reverse=True,
-        )
+        scored = sorted(((self._match(q_terms, s, float(dense[s.parts[0]])), i) for i, s in enumerate(singles)), reverse=True)
         picked: list[Span] = []
         seen: set[str] = set()
         for score, i in scored:

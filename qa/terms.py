@@ -64,3 +64,25 @@ NEGATIONS = frozenset("not no never nor neither none nobody nothing cannot witho
 def negated(text: str) -> bool:
     """Whether the text contains a negation ("not", "never", "didn't", ...)."""
     return any(w.lower() in NEGATIONS or w.lower().endswith("n't") or w.lower().endswith("n’t") for w in words(text))
+
+
+def proximity(terms: set[str], text: str) -> float:
+    """How close together the given terms occur in `text`: matched terms divided by the length (in
+    content words) of the shortest window holding all of them; 0 when none occur."""
+    positions = [(i, t) for i, t in enumerate(stem(w) for w in words(text) if not _is_stopword(w)) if t in terms]
+    wanted = {t for _, t in positions}
+    if not wanted:
+        return 0.0
+    best = len(positions) + 1_000_000
+    counts: dict[str, int] = {}
+    left = 0
+    for right, (pos, term) in enumerate(positions):
+        counts[term] = counts.get(term, 0) + 1
+        while len(counts) == len(wanted):
+            best = min(best, pos - positions[left][0] + 1)
+            lt = positions[left][1]
+            counts[lt] -= 1
+            if not counts[lt]:
+                del counts[lt]
+            left += 1
+    return len(wanted) / best
