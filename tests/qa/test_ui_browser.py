@@ -66,7 +66,7 @@ def test_ask_in_the_browser(app_url, tmp_path):
         bot = page.locator(".message-row, .bot, [data-testid='bot']").last
         expect(bot).to_contain_text("against", timeout=10_000)
         page.screenshot(path=str(tmp_path / "ui.png"), full_page=True)
-        shot = os.environ.get("GROUNDQA_SCREENSHOT")
+        shot = os.environ.get("QA_SCREENSHOT")
         if shot:
             page.screenshot(path=shot, full_page=True)
         browser.close()
