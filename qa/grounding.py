@@ -24,7 +24,7 @@ import numpy as np
 
 from index.chunking import sentence_spans
 from qa.answers import Citation, Passage, SentenceReport
-from qa.terms import content_terms, negated, proximity, salient_terms
+from qa.terms import content_terms, expected_type, has_type, negated, proximity, salient_terms
 
 Encode = Callable[[Sequence[str]], np.ndarray]  # texts -> unit vectors, one row each
 
@@ -186,18 +186,24 @@ class Grounder:
     def features(self, question: str, evidence: Evidence) -> dict[str, float]:
         q_terms = content_terms(question)
         q_salient = salient_terms(question)
-        feats = {"q_cov": 0.0, "q_dense": 0.0, "best": 0.0, "missing_salient": 0.0, "top_score": 0.0, "margin": 0.0}
+        feats = {"q_cov": 0.0, "q_dense": 0.0, "best": 0.0, "missing_salient": 0.0, "top_score": 0.0, "margin": 0.0,
+                 "type_missing": 0.0}
         if not evidence.spans:
             feats["missing_salient"] = 1.0 if q_salient else 0.0
             return feats
         qv = self.encode([question])[0]
         dense = np.clip(evidence.vectors @ qv, 0.0, 1.0)
         best_cov = best_dense = best = 0.0
+        best_span = evidence.spans[0]
         for span in evidence.spans:
             cov = len(q_terms & span.terms) / len(q_terms) if q_terms else 0.0
             d = max(dense[j] for j in span.parts)
             best_cov, best_dense = max(best_cov, cov), max(best_dense, d)
-            best = max(best, self._match(q_terms, span, d) - (PAIR_PENALTY if len(span.parts) > 1 else 0.0))
+            match = self._match(q_terms, span, d) - (PAIR_PENALTY if len(span.parts) > 1 else 0.0)
+            if match > best:
+                best, best_span = match, span
+        kind = expected_type(question)
+        feats["type_missing"] = 1.0 if kind and not has_type(best_span.text, kind, question) else 0.0
         scores = [p.score for p in evidence.passages]
         feats.update(
             q_cov=best_cov, q_dense=float(best_dense), best=float(best),

@@ -86,3 +86,31 @@ def proximity(terms: set[str], text: str) -> float:
                 del counts[lt]
             left += 1
     return len(wanted) / best
+
+
+_TIME = re.compile(r"\b(1\d{3}|20\d{2}|\d{1,2}(st|nd|rd|th)|january|february|march|april|may|june|july|august|september|"
+                   r"october|november|december|century|centuries|decade|year|years|month|months|week|weeks|day|days|today|"
+                   r"yesterday|morning|evening|ago|since|until|during)\b", re.I)
+_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+                     r"hundred|thousand|million|billion|dozen|several|many|few|half|percent)\b", re.I)
+_TYPES = (
+    ("time", re.compile(r"^(when|what year|which year|what date|in what year|in which year|what time|what century)\b")),
+    ("number", re.compile(r"^(how many|how much|how long|how old|how far|how big|how tall|how large|what percentage|what number)\b")),
+    ("name", re.compile(r"^(who|whom|whose|where|which (country|city|state|team|company|person|player|band))\b")),
+)
+
+
+def expected_type(question: str) -> str | None:
+    """The kind of answer a question asks for, when its wording says: time, number or name."""
+    q = question.strip().lower()
+    return next((kind for kind, pattern in _TYPES if pattern.match(q)), None)
+
+
+def has_type(text: str, kind: str, question: str = "") -> bool:
+    """Whether `text` holds an answer of that kind (a name must be one the question does not already name)."""
+    if kind == "time":
+        return bool(_TIME.search(text))
+    if kind == "number":
+        return bool(_NUMBER.search(text))
+    asked = content_terms(question)
+    return any(w[0].isupper() and stem(w) not in asked and not _is_stopword(w) for w in words(text)[1:])

@@ -19,6 +19,7 @@ CSS = """
 .gq-source mark { background: #fff3a3; color: #111; padding: 0 2px; border-radius: 3px; }
 .gq-removed { color: #8a1f11; text-decoration: line-through; }
 .gq-muted { color: #666; font-size: 0.9em; }
+.gq-removed-note { color: #8a1f11; font-size: 0.9em; }
 """
 
 UPLOAD_TYPES = (".txt", ".md", ".markdown")
@@ -35,10 +36,15 @@ def answer_markdown(answer: Answer) -> str:
     text = answer.answer
     if answer.refused:
         text = f"**{text}**"
-    removed = [s for s in answer.sentences if not s.supported]
-    if removed and not answer.refused:
-        items = " ".join(f"~~{s.text}~~" for s in removed)
-        text += f"\n\n<span class='gq-muted'>Removed as not supported by your documents: {items}</span>"
+    if not answer.refused:
+        unsupported = [s for s in answer.sentences if not s.supported]
+        off_topic = [s for s in answer.sentences if s.supported and not s.relevant]
+        if unsupported and "[unsupported]" not in answer.answer:
+            items = " ".join(f"~~{s.text}~~" for s in unsupported)
+            text += f"\n\n<span class='gq-removed-note'>Removed, not supported by your documents: {items}</span>"
+        if off_topic:
+            items = " ".join(f"~~{s.text}~~" for s in off_topic)
+            text += f"\n\n<span class='gq-muted'>Left out, true but off the question: {items}</span>"
     if answer.fallback:
         text += f"\n\n<span class='gq-muted'>The {answer.generator} model's answer was not supported; this is the best-supported passage sentence.</span>"
     return text
