@@ -37,7 +37,8 @@ REFUSAL_MESSAGE = "Your documents do not contain an answer to this question."
 W_LEX, W_DENSE = 0.6, 0.4  # claim support = W_LEX * term recall + W_DENSE * cosine ...
 PAIR_PENALTY = 0.05  # ... minus this for a two-sentence quote,
 NAME_PENALTY = 0.4  # ... minus this times the share of the claim's names and numbers missing from the quote,
-NEGATION_PENALTY = 0.25  # ... minus this when one of claim and quote is negated and the other is not.
+NEGATION_PENALTY = 0.25  # ... minus this when one of claim and quote is negated and the other is not,
+NUMBER_PENALTY = 0.5  # ... minus this when a number in the claim is not in the quote (numbers are exact facts).
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,10 @@ class Evidence:
             if len(span.parts) > 1:
                 score -= PAIR_PENALTY
             if names:
-                score -= NAME_PENALTY * len(names - span.terms) / len(names)
+                missing = names - span.terms
+                score -= NAME_PENALTY * len(missing) / len(names)
+                if any(t[0].isdigit() for t in missing):
+                    score -= NUMBER_PENALTY
             if neg != span.negated:
                 score -= NEGATION_PENALTY
             out[i] = max(0.0, score)
@@ -218,8 +222,12 @@ class Grounder:
 
     # --- verification and repair ---------------------------------------------------------------
     def verify(self, raw: str, evidence: Evidence, question: str = "") -> list[Verified]:
-        pieces = [strip_markers(s) for s in answer_sentences(raw)]
-        pieces = [(t, m) for t, m in pieces if t]
+        pieces, seen = [], set()
+        for sentence in answer_sentences(raw):
+            text, markers = strip_markers(sentence)
+            if text and text.lower() not in seen:  # small models repeat themselves
+                seen.add(text.lower())
+                pieces.append((text, markers))
         if not pieces:
             return []
         vectors = self.encode([t for t, _ in pieces])

@@ -95,7 +95,8 @@ _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|el
                      r"hundred|thousand|million|billion|dozen|several|many|few|half|percent)\b", re.I)
 _TYPES = (
     ("time", re.compile(r"^(when|what year|which year|what date|in what year|in which year|what time|what century)\b")),
-    ("number", re.compile(r"^(how many|how much|how long|how old|how far|how big|how tall|how large|what percentage|what number)\b")),
+    ("number", re.compile(r"^(how many|how much|how long|how old|how far|how big|how tall|how large|what percentage|"
+                          r"what (is|was|were) the (number|count|vote count|total|population|percentage)|what number)\b")),
     ("name", re.compile(r"^(who|whom|whose|where|which (country|city|state|team|company|person|player|band))\b")),
 )
 

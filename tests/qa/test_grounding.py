@@ -110,3 +110,34 @@ def test_no_passages_means_nothing_is_supported():
     [v] = g.verify("Anything at all.", ev)
     assert not v.supported
     assert g.extractive("Anything?", ev) == ""
+
+
+def test_a_number_the_quote_does_not_have_makes_a_claim_unsupported():
+    g = grounder()
+    ev = g.evidence(passages())
+    [v] = g.verify("On March 21, 2022 the UN General Assembly adopted a resolution condemning Russia's invasion of Ukraine.", ev)
+    assert not v.supported
+
+
+def test_negation_flip_is_not_support():
+    g = grounder()
+    ev = g.evidence(passages())
+    [v] = g.verify("Europeans are not prepared to assist Ukraine with military support.", ev)
+    assert not v.supported
+
+
+def test_repeated_sentences_count_once():
+    g = grounder()
+    ev = g.evidence(passages())
+    verified = g.verify("Macron met Trump in the Oval Office. Macron met Trump in the Oval Office.", ev)
+    assert len(verified) == 1
+
+
+def test_expected_answer_types():
+    from qa.terms import expected_type, has_type
+
+    assert expected_type("When did the war start?") == "time" and has_type("It began in 1939.", "time")
+    assert expected_type("how many people live in Paris") == "number" and not has_type("Paris is large.", "number")
+    assert expected_type("who sang love the one you're with") == "name"
+    assert has_type("It is a song by Stephen Stills.", "name", "who sang love the one you're with")
+    assert expected_type("Why did the US abstain?") is None
