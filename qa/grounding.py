@@ -37,7 +37,7 @@ REFUSAL_MESSAGE = "Your documents do not contain an answer to this question."
 W_LEX, W_DENSE = 0.6, 0.4  # claim support = W_LEX * term recall + W_DENSE * cosine ...
 PAIR_PENALTY = 0.05  # ... minus this for a two-sentence quote,
 NAME_PENALTY = 0.4  # ... minus this times the share of the claim's names and numbers missing from the quote,
-NEGATION_PENALTY = 0.5  # ... minus this when one of claim and quote is negated and the other is not,
+NEGATION_PENALTY = 0.6  # ... minus this when one of claim and quote is negated and the other is not,
 NUMBER_PENALTY = 0.5  # ... minus this when a number in the claim is not in the quote (numbers are exact facts).
 
 
