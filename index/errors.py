@@ -49,6 +49,16 @@ class UnsupportedFileType(DocumentError):
     code = "unsupported_file_type"
 
 
+class UploadTooLarge(InvalidInput):
+    status = 413
+    code = "upload_too_large"
+
+
+class Unauthorized(QAError):
+    status = 401
+    code = "unauthorized"
+
+
 class NotFound(QAError):
     status = 404
     code = "not_found"

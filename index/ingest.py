@@ -3,12 +3,13 @@ stops the batch before anything is written, so a failed ingest leaves the index 
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
 from index.chunking import chunk_document
-from index.documents import Document
+from index.documents import Chunk, Document
 from index.embeddings import Embedder
 from index.loaders import expand_paths, load
 from index.store import Store, check_collection_name
@@ -53,25 +54,54 @@ class Indexer:
         self, docs: Sequence[Document], collection: str = "default",
         progress: Callable[[int, int, str], None] | None = None,
     ) -> IngestReport:
+        """Two phases. Chunk and embed every changed document first, without holding anything, so
+        questions keep running during the slow part; then write them all under the store's write
+        lock, so a question sees the collection before this ingest or after it, never half of it."""
         check_collection_name(collection)
-        report = IngestReport(collection=collection)
-        fingerprint = self.embedder.fingerprint
+        prepared: list[tuple[Document, list[Chunk], list[list[float]]]] = []
         for i, doc in enumerate(docs):
             existing = self.store.chunk_ids_by_source(collection, doc.source)
             if existing and set(existing.values()) == {doc.id}:
-                report.unchanged += 1
+                prepared.append((doc, [], []))
             else:
                 chunks = chunk_document(doc, self.chunk_chars, self.overlap_sentences)
-                vectors = self.embedder.embed([c.text for c in chunks])
-                self.store.upsert(collection, fingerprint, chunks, vectors)
-                stale = [cid for cid, did in existing.items() if did != doc.id]
-                self.store.delete_chunks(collection, stale)
-                report.chunks += len(chunks)
-                if existing:
-                    report.updated += 1
-                else:
-                    report.added += 1
-            report.sources.append(doc.source)
+                prepared.append((doc, chunks, self.embedder.embed([c.text for c in chunks])))
             if progress:
                 progress(i + 1, len(docs), doc.source)
+        return self._commit(prepared, collection)
+
+    def _commit(self, prepared, collection: str) -> IngestReport:
+        report = IngestReport(collection=collection)
+        fingerprint = self.embedder.fingerprint
+        with _writing(self.store):
+            for doc, chunks, vectors in prepared:
+                # Read again under the lock: another ingest may have written this source meanwhile.
+                existing = self.store.chunk_ids_by_source(collection, doc.source)
+                if existing and set(existing.values()) == {doc.id}:
+                    report.unchanged += 1
+                else:
+                    if not chunks:  # changed since the first look: embed now (rare)
+                        chunks = chunk_document(doc, self.chunk_chars, self.overlap_sentences)
+                        vectors = self.embedder.embed([c.text for c in chunks])
+                    self.store.upsert(collection, fingerprint, chunks, vectors)
+                    self.store.delete_chunks(collection, [cid for cid, did in existing.items() if did != doc.id])
+                    report.chunks += len(chunks)
+                    if existing:
+                        report.updated += 1
+                    else:
+                        report.added += 1
+                report.sources.append(doc.source)
         return report
+
+    def delete_document(self, collection: str, doc_id: str) -> list[str]:
+        """Remove every chunk of the document `doc_id` (its content hash); returns the sources it had."""
+        check_collection_name(collection)
+        with _writing(self.store):
+            found = self.store.chunk_ids_by_document(collection, doc_id)
+            self.store.delete_chunks(collection, list(found))
+        return sorted(set(found.values()))
+
+
+def _writing(store: Store):
+    writing = getattr(store, "writing", None)  # stores without a lock of their own give no guarantee
+    return writing() if writing is not None else nullcontext()

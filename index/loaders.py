@@ -49,7 +49,11 @@ def load(path: Path, source: str | None = None) -> Document:
             f"Cannot ingest {path}: '{path.suffix or 'no extension'}' files are not supported. "
             f"Supported types: {', '.join(sorted(TEXT_SUFFIXES))}."
         )
-    data = path.read_bytes()
+    return parse(path.read_bytes(), path, source)
+
+
+def parse(data: bytes, path: Path, source: str | None = None) -> Document:
+    """The Document in `data`, the bytes of the file `path` (also used to check uploads before saving them)."""
     if b"\x00" in data[:8192]:
         raise DocumentError(f"Cannot ingest {path}: it looks like a binary file, not text. Convert it to .txt or .md first.")
     try:

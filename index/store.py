@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 import threading
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Sequence
 
 from index.documents import Chunk
 from index.errors import CollectionNotFound, EmbeddingModelMismatch, InvalidCollectionName, StoreUnavailable
+from index.locks import ReadWriteLock
 
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{1,61})[A-Za-z0-9]$")
 
@@ -46,13 +48,19 @@ class Store(Protocol):
     def upsert(self, name: str, fingerprint: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None: ...
     def delete_chunks(self, name: str, chunk_ids: Sequence[str]) -> None: ...
     def chunk_ids_by_source(self, name: str, source: str) -> dict[str, str]: ...
+    def chunk_ids_by_document(self, name: str, doc_id: str) -> dict[str, str]: ...
     def query(self, name: str, vector: Sequence[float], k: int) -> list[Hit]: ...
     def documents(self, name: str) -> list[StoredDocument]: ...
     def fingerprint(self, name: str) -> str | None: ...
+    def writing(self) -> AbstractContextManager: ...
 
 
 class ChromaStore:
-    """Chroma behind the Store protocol. `path` for an embedded PersistentClient, `url` for a server."""
+    """Chroma behind the Store protocol. `path` for an embedded PersistentClient, `url` for a server.
+
+    Consistency within one process: reads (query, documents, count, chunks) run concurrently and
+    wait only while a writer holds `writing()`; the indexer writes a whole ingest under it, so
+    readers see a collection before or after an ingest, never half of one."""
 
     def __init__(self, path: Path | None = None, url: str | None = None):
         if (path is None) == (url is None):
@@ -61,6 +69,12 @@ class ChromaStore:
         self._url = url
         self._client = None
         self._lock = threading.Lock()
+        self._rw = ReadWriteLock()
+
+    def writing(self) -> AbstractContextManager:
+        """Hold while writing a batch that readers must see whole (not re-entrant; reads inside it
+        would wait forever, so writers call only the unlocked methods: upsert, delete_chunks, chunk_ids_*)."""
+        return self._rw.write()
 
     @property
     def location(self) -> str:
@@ -135,7 +149,8 @@ class ChromaStore:
         return (self._get(name).metadata or {}).get("embed_model")
 
     def count(self, name: str) -> int:
-        return self._get(name).count()
+        with self._rw.read():
+            return self._get(name).count()
 
     def upsert(self, name, fingerprint, chunks, vectors) -> None:
         if not chunks:
@@ -162,29 +177,38 @@ class ChromaStore:
         got = self._get(name).get(where={"source": source}, include=["metadatas"])
         return {cid: meta["doc_id"] for cid, meta in zip(got["ids"], got["metadatas"])}
 
+    def chunk_ids_by_document(self, name, doc_id) -> dict[str, str]:
+        """chunk id -> source, for every chunk of the document `doc_id` (its content hash)."""
+        got = self._get(name).get(where={"doc_id": doc_id}, include=["metadatas"])
+        return {cid: meta["source"] for cid, meta in zip(got["ids"], got["metadatas"])}
+
     def query(self, name, vector, k) -> list[Hit]:
-        col = self._get(name)
-        n = col.count()
-        if n == 0:
-            return []
-        res = col.query(
-            query_embeddings=[list(vector)], n_results=min(k, n), include=["documents", "metadatas", "distances"]
-        )
+        with self._rw.read():
+            col = self._get(name)
+            n = col.count()
+            if n == 0:
+                return []
+            res = col.query(
+                query_embeddings=[list(vector)], n_results=min(k, n), include=["documents", "metadatas", "distances"]
+            )
         hits = []
         for cid, text, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0]):
             hits.append(Hit(chunk=_chunk(text, meta), chunk_id=cid, score=1.0 - float(dist)))
         return hits
 
     def get_chunks(self, name: str, chunk_ids: Sequence[str]) -> list[Chunk]:
-        got = self._get(name).get(ids=list(chunk_ids), include=["documents", "metadatas"])
+        with self._rw.read():
+            got = self._get(name).get(ids=list(chunk_ids), include=["documents", "metadatas"])
         return [_chunk(t, m) for t, m in zip(got["documents"], got["metadatas"])]
 
     def all_chunks(self, name: str) -> list[Chunk]:
-        got = self._get(name).get(include=["documents", "metadatas"])
+        with self._rw.read():
+            got = self._get(name).get(include=["documents", "metadatas"])
         return [_chunk(t, m) for t, m in zip(got["documents"], got["metadatas"])]
 
     def documents(self, name) -> list[StoredDocument]:
-        got = self._get(name).get(include=["metadatas"])
+        with self._rw.read():
+            got = self._get(name).get(include=["metadatas"])
         docs: dict[str, StoredDocument] = {}
         for meta in got["metadatas"]:
             d = docs.get(meta["doc_id"])

@@ -37,11 +37,15 @@ class Config:
     openai_timeout: float = 120.0
     max_question_chars: int = 2000
     keep_unsupported: bool = False
+    api_key: str | None = field(default=None, repr=False)  # GROUNDQA_API_KEY: required by /v1 and the UI when set
+    max_upload_bytes: int = 10_000_000  # per uploaded file
+    max_upload_files: int = 20  # per upload request
 
     def __post_init__(self):
         if not isinstance(self.generator, str) or not self.generator:
             raise ConfigError(f"generator must be a name such as {', '.join(GENERATORS)}.")
-        for name in ("top_k", "threads", "chunk_chars", "max_tokens", "max_question_chars", "llm_ctx"):
+        for name in ("top_k", "threads", "chunk_chars", "max_tokens", "max_question_chars", "llm_ctx",
+                     "max_upload_bytes", "max_upload_files"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}.")

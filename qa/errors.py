@@ -15,5 +15,7 @@ from index.errors import (  # noqa: F401  (re-exported for users of the qa API)
     QAError,
     QuestionTooLong,
     StoreUnavailable,
+    Unauthorized,
     UnsupportedFileType,
+    UploadTooLarge,
 )

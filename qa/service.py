@@ -201,3 +201,15 @@ class Service:
         gen = self.generator(generator)
         if hasattr(gen, "load"):
             gen.load()
+
+    def delete_document(self, doc_id: str, collection: str | None = None) -> list[str]:
+        """Remove every chunk of the document `doc_id` (its content hash, as `documents()` lists it), in one
+        write that questions see whole; returns the sources it had. Raises NotFound if there is no such document."""
+        from qa.errors import NotFound
+
+        name = self._existing(collection)
+        sources = self.indexer.delete_document(name, doc_id)
+        if not sources:
+            raise NotFound(f"No document {doc_id!r} in collection '{name}'. List the documents with GET /v1/documents "
+                           f"or `qa documents --collection {name}`.")
+        return sources

@@ -3,14 +3,14 @@ panel shows each cited passage with its quote highlighted; uploads add documents
 
 from __future__ import annotations
 
+import hmac
 import html
 import os
-import re
-import shutil
 from pathlib import Path
 
 from qa.answers import Answer
-from qa.errors import InvalidInput, QAError
+from qa.errors import QAError
+from qa.uploads import UPLOAD_TYPES, safe_upload_name, save_uploads  # noqa: F401  (safe_upload_name re-exported)
 
 CSS = """
 .gq-source { border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 12px; margin: 0 0 10px 0; }
@@ -21,9 +21,6 @@ CSS = """
 .gq-muted { color: #666; font-size: 0.9em; }
 .gq-removed-note { color: #8a1f11; font-size: 0.9em; }
 """
-
-UPLOAD_TYPES = (".txt", ".md", ".markdown")
-
 
 def error_text(exc: Exception) -> str:
     """The one place the UI turns errors into words."""
@@ -71,14 +68,6 @@ def sources_html(answer: Answer | None) -> str:
     return "\n".join(blocks)
 
 
-def safe_upload_name(name: str) -> str:
-    base = os.path.basename(name.replace("\\", "/"))
-    base = re.sub(r"[^A-Za-z0-9._ -]", "_", base).strip(" .")
-    if not base or not base.lower().endswith(UPLOAD_TYPES):
-        raise InvalidInput(f"Cannot add {name!r}: upload {', '.join(UPLOAD_TYPES)} files.")
-    return base
-
-
 def build(service):
     import gradio as gr
 
@@ -113,15 +102,9 @@ def build(service):
             return "No files chosen.", collections_update(collection)
         name = collection or config.collection
         try:
-            folder = config.home / "uploads" / name
-            folder.mkdir(parents=True, exist_ok=True)
-            targets = []
-            for f in files:
-                src = Path(f if isinstance(f, str) else f.name)
-                target = folder / safe_upload_name(src.name)
-                shutil.copyfile(src, target)
-                targets.append(target)
-            report = service.ingest(targets, name)
+            paths = [Path(f if isinstance(f, str) else f.name) for f in files]
+            saved = save_uploads(config, name, [(p.name, p.read_bytes()) for p in paths])
+            report = service.ingest([target for target, _ in saved], name)
             status = (f"Added to **{name}**: {report.added} new, {report.updated} updated, "
                       f"{report.unchanged} unchanged ({report.chunks} chunks).")
         except Exception as exc:
@@ -149,7 +132,23 @@ def build(service):
     return demo
 
 
+def key_auth(api_key: str | None):
+    """Gradio `auth` for GROUNDQA_API_KEY: any user name, the key as password (constant-time check)."""
+    if not api_key:
+        return None
+    expected = api_key.encode()
+    return lambda username, password: hmac.compare_digest((password or "").encode(), expected)
+
+
+AUTH_MESSAGE = "This groundqa server needs its API key: enter any user name and the key as the password."
+
+
 def launch(service, host: str = "127.0.0.1", port: int = 7860, **kwargs):
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     demo = build(service)
-    demo.queue(default_concurrency_limit=4).launch(server_name=host, server_port=port, css=CSS, **kwargs)
+    auth = key_auth(service.config.api_key)
+    if auth is not None:
+        kwargs.setdefault("auth", auth)
+        kwargs.setdefault("auth_message", AUTH_MESSAGE)
+    demo.queue(default_concurrency_limit=4).launch(server_name=host, server_port=port, css=CSS,
+                                                   max_file_size=service.config.max_upload_bytes, **kwargs)
