@@ -1,6 +1,7 @@
 """groundqa's assembly point: configuration, services, the `qa` command, the HTTP app and the UI.
 
-    python app.py            start the web UI (what `make run` does)
+    python app.py            serve the HTTP API and the web UI on http://127.0.0.1:7860 (what `make run` does)
+    qa serve                 the HTTP API (/v1, /docs) and the web UI at / (default port 8000)
     qa ingest PATH...        index files or folders
     qa ask "QUESTION"        answer with verified citations (--json for the JSON contract)
 """
@@ -11,6 +12,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Sequence
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -62,7 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("documents", help="list the documents in a collection")
     _common(p)
 
-    p = sub.add_parser("ui", help="start the web UI (Gradio)")
+    p = sub.add_parser("serve", help="serve the HTTP API (/v1, OpenAPI docs at /docs) and the web UI at /")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--seed", nargs="*", default=None, help="index these paths first if the collection is empty")
+    p.add_argument("--no-ui", dest="ui", action="store_false", help="serve the API only, without the web UI")
+    _common(p)
+    _generation(p)
+
+    p = sub.add_parser("ui", help="start the web UI alone (Gradio)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--seed", nargs="*", default=None, help="index these paths first if the collection is empty")
@@ -122,6 +132,20 @@ def cmd_ui(args, service) -> int:
     return 0
 
 
+def cmd_serve(args, service) -> int:
+    import uvicorn
+
+    from qa.http import create_app
+
+    if args.seed:
+        ensure_seeded(service, args.seed)
+    app = create_app(service, ui=args.ui)
+    where = f"http://{args.host}:{args.port}"
+    print(f"groundqa: API {where}/v1 (docs {where}/docs)" + (f", UI {where}/" if args.ui else ""), file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=10)
+    return 0
+
+
 def ensure_seeded(service, paths: Sequence[str]) -> None:
     """Index `paths` into the configured collection if it does not exist or is empty."""
     name = service.config.collection
@@ -130,7 +154,8 @@ def ensure_seeded(service, paths: Sequence[str]) -> None:
         print(f"indexed {report.added} document(s) into '{name}'", file=sys.stderr)
 
 
-COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "collections": cmd_collections, "documents": cmd_documents, "ui": cmd_ui}
+COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "collections": cmd_collections, "documents": cmd_documents,
+            "serve": cmd_serve, "ui": cmd_ui}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -158,6 +183,6 @@ def _service(args):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 1:  # `python app.py`: the web UI on the seeded default collection
-        sys.exit(main(["ui", "--seed", "seeds"]))
+    if len(sys.argv) == 1:  # `python app.py`: API and web UI on port 7860, seeded default collection
+        sys.exit(main(["serve", "--port", "7860", "--seed", str(Path(__file__).resolve().parent / "seeds")]))
     sys.exit(main())
