@@ -161,7 +161,11 @@ COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "collections": cmd_collections
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    if argv and argv[0] in ("eval", "calibrate"):
+        # argparse's REMAINDER drops a leading --option, so these pass their arguments on untouched.
+        args = argparse.Namespace(command=argv[0], rest=argv[1:])
+    else:
+        args = parser.parse_args(argv)
     try:
         if args.command in ("eval", "calibrate"):
             from evals.cli import main as evals_main

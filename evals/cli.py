@@ -1,0 +1,85 @@
+"""`qa eval` and `qa calibrate`. argv[0] is the command name, as app.py passes it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from qa.config import GENERATORS
+from qa.errors import InvalidInput
+
+USAGE_EXAMPLES = """examples:
+  qa eval --dataset seed --systems bm25,dense,groundqa:extractive,groundqa:local,llamaindex
+  qa eval --dataset clapnq --generator extractive            # the fixed 50+50 ClapNQ dev subset
+  qa eval --dataset my.jsonl --docs my-docs/ --limit 20
+  qa eval --dataset seed --predictions other-system.jsonl --systems ""
+  qa eval --compare runs/A runs/B
+"""
+
+
+def eval_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="qa eval", description="Run the evaluation suite and write a report.",
+                                epilog=USAGE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", default="seed", help="seed, clapnq or the path of a JSONL file (default seed)")
+    p.add_argument("--docs", help="documents for a JSONL dataset (file or folder); for clapnq the folder with the dev files")
+    p.add_argument("--limit", type=int, help="number of questions (half answerable, half unanswerable)")
+    p.add_argument("--all", action="store_true", help="every question of the dataset")
+    p.add_argument("--generator", help=f"generator for `groundqa`: {', '.join(GENERATORS)} (default: configured)")
+    p.add_argument("--systems", default="bm25,dense,groundqa",
+                   help="comma-separated: bm25, dense, groundqa, groundqa:GENERATOR, llamaindex (default bm25,dense,groundqa)")
+    p.add_argument("--predictions", help="also score answers from this JSONL file (the answer contract plus an id)")
+    p.add_argument("--out", help="output folder (default runs/DATASET-TIMESTAMP)")
+    p.add_argument("--top-k", type=int, help="passages per question (default: configured, 4)")
+    p.add_argument("--home", help="groundqa home holding the eval collections (default $GROUNDQA_HOME)")
+    p.add_argument("--threads", type=int, help="CPU threads for the models (default 2)")
+    p.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"), help="print what changed between two runs")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def run_eval_command(argv: Sequence[str]) -> int:
+    from evals.report import compare, write_run
+    from evals.runner import EvalOptions, run_eval
+
+    args = eval_parser().parse_args(list(argv))
+    if args.compare:
+        print(compare(Path(args.compare[0]), Path(args.compare[1])), end="")
+        return 0
+    if args.limit is not None and args.limit < 1:
+        raise InvalidInput(f"--limit must be a positive number of questions, got {args.limit}.")
+    options = EvalOptions(dataset=args.dataset, docs=args.docs, limit=args.limit, all=args.all,
+                          generator=args.generator, systems=args.systems, predictions=args.predictions,
+                          top_k=args.top_k, home=args.home, threads=args.threads)
+    run = run_eval(options, progress=not args.quiet)
+    out = Path(args.out) if args.out else Path("runs") / f"{run.dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    paths = write_run(run, out)
+    from evals.report import metrics_json
+
+    m = metrics_json(run)
+    keys = {"hit@k": f"hit@{run.top_k}", "mrr@10": "mrr@10", "f1": "f1", "contains": "contains",
+            "citation_recall": "cite_rec", "citation_precision": "cite_prec", "quote_exact": "quote_ex",
+            "grounding": "grounded", "refusal_accuracy": "refuse_ok", "false_refusal": "false_ref",
+            "latency_total_p50": "p50_ms"}
+    print(f"{'system':<22}" + "".join(f"{h:>10}" for h in keys.values()))
+    for name, vals in m["metrics"].items():
+        print(f"{name:<22}" + "".join(f"{'-' if vals.get(k) is None else format(vals[k], '.3f'):>10}" for k in keys))
+    print(f"\nrun took {run.seconds:.1f}s; wrote {', '.join(str(p) for p in paths)}")
+    return 0
+
+
+def main(argv: Sequence[str]) -> int:
+    argv = list(argv)
+    if not argv or argv[0] not in ("eval", "calibrate"):
+        raise InvalidInput("Use `qa eval ...` or `qa calibrate ...`.")
+    if argv[0] == "calibrate":
+        from evals.calibrate import main as calibrate_main
+
+        return calibrate_main(argv[1:])
+    return run_eval_command(argv[1:])
+
+
+if __name__ == "__main__":  # python -m evals.cli eval ...
+    sys.exit(main(sys.argv[1:]))

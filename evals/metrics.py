@@ -1,0 +1,287 @@
+"""Metrics. Each takes the examples and what a system produced (answers in the JSON contract,
+retrieved passages as dicts) and returns a `MetricResult`: the aggregate score and one score per
+question (None where the metric does not apply to that question, e.g. refusal accuracy on an
+answerable question). Aggregates are means over the questions that have a score.
+
+Citation metrics follow ALCE (Gao et al., 2023) with our offline support scorer in place of an NLI
+model: a sentence is supported when the grounder's support score of the sentence against its cited
+quotes reaches the calibrated support threshold.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from evals.datasets import Example
+from qa.answers import Passage
+from qa.grounding import REFUSAL_MESSAGE, Grounder, answer_sentences, strip_markers
+
+STAGES = ("retrieve", "generate", "verify", "total")
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    name: str
+    score: float | None  # None when no question has a score
+    per_question: dict[str, float | None] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return sum(1 for v in self.per_question.values() if v is not None)
+
+
+def _mean(name: str, per_question: dict[str, float | None]) -> MetricResult:
+    values = [v for v in per_question.values() if v is not None]
+    return MetricResult(name, float(np.mean(values)) if values else None, per_question)
+
+
+# --- text normalisation (SQuAD style) -------------------------------------------------------------
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCT = str.maketrans({c: " " for c in string.punctuation + "“”‘’—–"})
+
+
+def normalize(text: str) -> str:
+    text = strip_markers(text)[0].lower().translate(_PUNCT)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def tokens(text: str) -> list[str]:
+    return normalize(text).split()
+
+
+def token_f1(prediction: str, reference: str) -> float:
+    p, r = tokens(prediction), tokens(reference)
+    common = sum((Counter(p) & Counter(r)).values())
+    if not p or not r or common == 0:
+        return 0.0
+    precision, recall = common / len(p), common / len(r)
+    return 2 * precision * recall / (precision + recall)
+
+
+def token_recall(prediction: str, reference: str) -> float:
+    p, r = tokens(prediction), tokens(reference)
+    if not r:
+        return 0.0
+    return sum((Counter(p) & Counter(r)).values()) / len(r)
+
+
+def contains(prediction: str, reference: str) -> float:
+    """1.0 when the normalised reference occurs in the normalised prediction as whole words."""
+    p, r = normalize(prediction), normalize(reference)
+    return 1.0 if r and f" {r} " in f" {p} " else 0.0
+
+
+# --- answer parsing -------------------------------------------------------------------------------
+def is_refusal(answer: dict | None) -> bool:
+    return answer is None or bool(answer.get("refused")) or answer.get("answer", "").strip() == REFUSAL_MESSAGE
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    text: str  # without markers
+    cites: tuple[int, ...]  # citation numbers (the `n` of the answer's citations)
+
+
+def answer_claims(answer: dict) -> list[AnswerSentence]:
+    """The sentences of an answer with the citations each one names. An answer that lists citations
+    but marks no sentence (e.g. a plain llama-index response with its source nodes) attributes every
+    sentence to all of its citations."""
+    known = [c["n"] for c in answer.get("citations") or []]
+    out = []
+    for piece in answer_sentences(answer.get("answer", "")):
+        text, marks = strip_markers(piece)
+        if text:
+            out.append(AnswerSentence(text, tuple(dict.fromkeys(m for m in marks if m in known))))
+    if known and out and not any(s.cites for s in out):
+        out = [AnswerSentence(s.text, tuple(known)) for s in out]
+    return out
+
+
+# --- support --------------------------------------------------------------------------------------
+class SupportScorer:
+    """The grounder's claim-vs-evidence support score, as a judge: `support(claim, texts)` is the best
+    support any sentence or adjacent sentence pair of `texts` gives the claim. `joined=True` puts the
+    texts side by side in one passage, so a claim may be supported across two quotes (ALCE's
+    concatenation of a sentence's citations)."""
+
+    def __init__(self, grounder: Grounder):
+        self.grounder = grounder
+        self.threshold = grounder.calibration.support_threshold
+
+    def support(self, claim: str, texts: Sequence[str], joined: bool = False) -> float:
+        texts = [t for t in texts if t and t.strip()]
+        if not texts or not claim.strip():
+            return 0.0
+        if joined:
+            texts = [" ".join(texts)]
+        passages = [Passage(n=i + 1, chunk_id="", doc_id="", source="", text=t, start=0, end=len(t), score=0.0)
+                    for i, t in enumerate(texts)]
+        evidence = self.grounder.evidence(passages)
+        scores = evidence.scores(claim, self.grounder.encode([claim])[0])
+        return float(scores.max()) if len(scores) else 0.0
+
+    def supports(self, claim: str, texts: Sequence[str], joined: bool = False) -> bool:
+        return self.support(claim, texts, joined) >= self.threshold
+
+
+def _citation_scores(answer: dict, scorer: SupportScorer) -> tuple[float | None, float | None]:
+    """(citation recall, citation precision) of one answer, ALCE style."""
+    claims = answer_claims(answer)
+    if not claims:
+        return None, None
+    quotes = {c["n"]: c.get("quote", "") for c in answer.get("citations") or []}
+    supported = 0
+    precise = total = 0
+    for claim in claims:
+        cited = [quotes[n] for n in claim.cites]
+        whole = bool(cited) and scorer.supports(claim.text, cited, joined=True)
+        supported += whole
+        for i, n in enumerate(claim.cites):
+            total += 1
+            alone = scorer.supports(claim.text, [quotes[n]])
+            if alone:
+                precise += 1
+            elif whole:
+                # needed: the other citations without it no longer support the sentence
+                rest = cited[:i] + cited[i + 1 :]
+                precise += not (rest and scorer.supports(claim.text, rest, joined=True))
+    return supported / len(claims), (precise / total if total else None)
+
+
+# --- metrics --------------------------------------------------------------------------------------
+def _relevant(example: Example, passage: dict) -> bool:
+    if example.gold_sources:
+        return passage.get("source") in example.gold_sources
+    text = " ".join(passage.get("text", "").split())
+    return any(" ".join(e.split()) in text for e in example.evidence)
+
+
+def _retrievable(example: Example) -> bool:
+    return example.answerable and bool(example.gold_sources or example.evidence)
+
+
+def hit_at_k(examples: Sequence[Example], passages: dict[str, list[dict]], k: int) -> MetricResult:
+    """Share of answerable questions with a gold passage (or evidence sentence) in the top k."""
+    per = {}
+    for ex in examples:
+        if _retrievable(ex) and ex.id in passages:
+            per[ex.id] = 1.0 if any(_relevant(ex, p) for p in passages[ex.id][:k]) else 0.0
+        else:
+            per[ex.id] = None
+    return _mean(f"hit@{k}", per)
+
+
+def mrr_at_k(examples: Sequence[Example], passages: dict[str, list[dict]], k: int = 10) -> MetricResult:
+    """Mean reciprocal rank of the first relevant passage within the top k (0 when none)."""
+    per = {}
+    for ex in examples:
+        if _retrievable(ex) and ex.id in passages:
+            rank = next((i + 1 for i, p in enumerate(passages[ex.id][:k]) if _relevant(ex, p)), None)
+            per[ex.id] = 1.0 / rank if rank else 0.0
+        else:
+            per[ex.id] = None
+    return _mean(f"mrr@{k}", per)
+
+
+def answer_correctness(examples: Sequence[Example], answers: dict[str, dict | None]) -> dict[str, MetricResult]:
+    """Token F1, token recall and containment against the best-matching reference answer, on
+    answerable questions. A refusal scores 0."""
+    per: dict[str, dict[str, float | None]] = {"f1": {}, "recall": {}, "contains": {}}
+    for ex in examples:
+        if not ex.answerable or ex.id not in answers:
+            for m in per:
+                per[m][ex.id] = None
+            continue
+        a = answers[ex.id]
+        text = "" if is_refusal(a) else a.get("answer", "")
+        per["f1"][ex.id] = max((token_f1(text, r) for r in ex.answers), default=0.0)
+        per["recall"][ex.id] = max((token_recall(text, r) for r in ex.answers), default=0.0)
+        per["contains"][ex.id] = max((contains(text, r) for r in ex.answers), default=0.0)
+    return {m: _mean(m, v) for m, v in per.items()}
+
+
+def citation_quality(examples: Sequence[Example], answers: dict[str, dict | None],
+                     scorer: SupportScorer) -> dict[str, MetricResult]:
+    """Citation recall (share of answer sentences their cited quotes support) and citation precision
+    (share of citations that support their sentence, alone or as a needed part), on answers given."""
+    recall, precision = {}, {}
+    for ex in examples:
+        a = answers.get(ex.id)
+        if is_refusal(a):
+            recall[ex.id] = precision[ex.id] = None
+            continue
+        recall[ex.id], precision[ex.id] = _citation_scores(a, scorer)
+    return {"citation_recall": _mean("citation_recall", recall),
+            "citation_precision": _mean("citation_precision", precision)}
+
+
+def quote_exactness(examples: Sequence[Example], answers: dict[str, dict | None],
+                    documents: dict[str, str]) -> MetricResult:
+    """Share of citations whose quote is exactly the document text at [start:end]. Must be 1.0."""
+    per = {}
+    for ex in examples:
+        cites = (answers.get(ex.id) or {}).get("citations") or []
+        if not cites:
+            per[ex.id] = None
+            continue
+        exact = 0
+        for c in cites:
+            doc = documents.get(c.get("source", ""))
+            start, end = c.get("start"), c.get("end")
+            exact += doc is not None and isinstance(start, int) and isinstance(end, int) and doc[start:end] == c.get("quote")
+        per[ex.id] = exact / len(cites)
+    return _mean("quote_exact", per)
+
+
+def grounding_share(examples: Sequence[Example], answers: dict[str, dict | None], passages: dict[str, list[dict]],
+                    scorer: SupportScorer) -> MetricResult:
+    """Share of answer sentences that the passages the system retrieved support (its cited quotes when
+    it reports no passages), on answers given."""
+    per = {}
+    for ex in examples:
+        a = answers.get(ex.id)
+        if is_refusal(a):
+            per[ex.id] = None
+            continue
+        claims = answer_claims(a)
+        texts = [p.get("text", "") for p in passages.get(ex.id) or []] or [c.get("quote", "") for c in a.get("citations") or []]
+        per[ex.id] = (sum(scorer.supports(c.text, texts) for c in claims) / len(claims)) if claims else 0.0
+    return _mean("grounding", per)
+
+
+def refusal_accuracy(examples: Sequence[Example], answers: dict[str, dict | None]) -> MetricResult:
+    """Share of unanswerable questions refused."""
+    return _mean("refusal_accuracy", {
+        ex.id: (1.0 if is_refusal(answers[ex.id]) else 0.0) if not ex.answerable and ex.id in answers else None
+        for ex in examples})
+
+
+def false_refusal_rate(examples: Sequence[Example], answers: dict[str, dict | None]) -> MetricResult:
+    """Share of answerable questions refused (lower is better)."""
+    return _mean("false_refusal", {
+        ex.id: (1.0 if is_refusal(answers[ex.id]) else 0.0) if ex.answerable and ex.id in answers else None
+        for ex in examples})
+
+
+def percentile(values: Iterable[float], q: float) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(np.percentile(values, q)) if values else None
+
+
+def latency(examples: Sequence[Example], timings: dict[str, dict[str, float]]) -> dict[str, MetricResult]:
+    """p50 and p95 of each stage's milliseconds; the per-question score is that question's time."""
+    out = {}
+    for stage in STAGES:
+        per = {ex.id: (timings.get(ex.id) or {}).get(stage) for ex in examples}
+        if all(v is None for v in per.values()):
+            continue
+        for q in (50, 95):
+            name = f"latency_{stage}_p{q}"
+            out[name] = MetricResult(name, percentile(per.values(), q), per)
+    return out

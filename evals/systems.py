@@ -1,0 +1,326 @@
+"""The systems an eval compares, each answering one example at a time with a `Prediction`.
+
+- `bm25`: a small Okapi BM25 over the collection's chunks (retrieval only).
+- `dense`: the service's dense retriever (retrieval only).
+- `groundqa`: the configured service (`groundqa:local`, `groundqa:extractive` pick the generator).
+- `llamaindex`: a plain llama-index `VectorStoreIndex` query engine over the same Chroma collection,
+  with our embedding model and our local LLM (SmolLM2 through llama.cpp), as the peer baseline.
+- `predictions`: answers another system produced, read from a JSONL file in our answer contract.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, Sequence
+
+from evals.datasets import Example
+from index.documents import Chunk
+from qa.answers import Passage
+from qa.errors import ConfigError, GeneratorError, InvalidInput, PathNotFound
+from qa.terms import STOPWORDS, stem, words
+
+RETRIEVAL_DEPTH = 10  # retrieval-only systems return this many passages (for MRR@10)
+
+
+@dataclass
+class Prediction:
+    example_id: str
+    system: str
+    answer: dict | None  # the answer JSON contract; None for retrieval-only systems
+    passages: list[dict] = field(default_factory=list)  # what was retrieved, best first
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+class System(Protocol):
+    name: str
+    answers: bool  # False for retrieval-only systems
+
+    def predict(self, example: Example) -> Prediction: ...
+
+
+def passage_dict(p: Passage) -> dict:
+    return {"n": p.n, "source": p.source, "chunk_id": p.chunk_id, "start": p.start, "end": p.end,
+            "score": round(float(p.score), 4), "title": p.title, "text": p.text}
+
+
+# --- BM25 ----------------------------------------------------------------------------------------
+def bm25_tokens(text: str) -> list[str]:
+    return [stem(w) for w in words(text) if w.lower() not in STOPWORDS]
+
+
+class BM25:
+    """Okapi BM25 (Robertson & Zaragoza) with the Lucene idf, over pre-tokenised documents."""
+
+    def __init__(self, docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75):
+        self.k1, self.b = k1, b
+        self.tf = [Counter(d) for d in docs]
+        self.lengths = [len(d) for d in docs]
+        self.avgdl = (sum(self.lengths) / len(docs)) if docs else 0.0
+        df = Counter(t for d in self.tf for t in d)
+        n = len(docs)
+        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+
+    def scores(self, query: Sequence[str]) -> list[float]:
+        out = []
+        for tf, dl in zip(self.tf, self.lengths):
+            s = 0.0
+            norm = self.k1 * (1 - self.b + self.b * dl / self.avgdl) if self.avgdl else self.k1
+            for t in set(query):
+                f = tf.get(t)
+                if f:
+                    s += self.idf[t] * f * (self.k1 + 1) / (f + norm)
+            out.append(s)
+        return out
+
+    def top(self, query: Sequence[str], k: int) -> list[tuple[int, float]]:
+        scored = [(s, -i) for i, s in enumerate(self.scores(query)) if s > 0]
+        return [(-i, s) for s, i in sorted(scored, reverse=True)[:k]]
+
+
+class BM25System:
+    name = "bm25"
+    answers = False
+
+    def __init__(self, chunks: Sequence[Chunk], depth: int = RETRIEVAL_DEPTH):
+        self.chunks = list(chunks)
+        self.index = BM25([bm25_tokens(c.text) for c in self.chunks])
+        self.depth = depth
+
+    def predict(self, example: Example) -> Prediction:
+        t0 = time.perf_counter()
+        top = self.index.top(bm25_tokens(example.question), self.depth)
+        ms = (time.perf_counter() - t0) * 1000
+        passages = []
+        for rank, (i, score) in enumerate(top, 1):
+            c = self.chunks[i]
+            passages.append(passage_dict(Passage(rank, c.id, c.doc_id, c.source, c.text, c.start, c.end, score, c.title)))
+        return Prediction(example.id, self.name, None, passages, {"retrieve": ms, "total": ms})
+
+
+class DenseSystem:
+    name = "dense"
+    answers = False
+
+    def __init__(self, service, collection: str, depth: int = RETRIEVAL_DEPTH):
+        self.service, self.collection, self.depth = service, collection, depth
+
+    def predict(self, example: Example) -> Prediction:
+        t0 = time.perf_counter()
+        passages = self.service.retriever.retrieve(example.question, self.collection, self.depth)
+        ms = (time.perf_counter() - t0) * 1000
+        return Prediction(example.id, self.name, None, [passage_dict(p) for p in passages], {"retrieve": ms, "total": ms})
+
+
+class GroundQASystem:
+    answers = True
+
+    def __init__(self, service, collection: str, generator: str, top_k: int):
+        self.service, self.collection, self.generator, self.top_k = service, collection, generator, top_k
+        self.name = f"groundqa:{generator}"
+
+    def predict(self, example: Example) -> Prediction:
+        try:
+            answer = self.service.ask(example.question, self.collection, top_k=self.top_k, generator=self.generator)
+        except GeneratorError as exc:  # one bad generation is a failed question, not a failed run
+            return Prediction(example.id, self.name, None, [], {}, error=exc.message)
+        return Prediction(example.id, self.name, answer.to_dict(), [passage_dict(p) for p in answer.passages],
+                          dict(answer.timings_ms))
+
+
+# --- llama-index ---------------------------------------------------------------------------------
+_REFUSAL = re.compile(
+    r"^\s*(empty response|i don'?t know)|\b(do(es)?n'?t|do(es)? not|cannot|can'?t)\s+(say|contain|mention|provide|answer|determine)"
+    r"|\bno (information|answer|mention)\b|\bnot (mentioned|provided|specified|stated)\b", re.I)
+
+
+def looks_like_refusal(text: str) -> bool:
+    """For systems that do not say whether they refused: an empty answer or a stock 'not in the context'."""
+    return not text.strip() or bool(_REFUSAL.search(text))
+
+
+def _llama_index_parts(embedder, local_generator, max_tokens: int, context_window: int):
+    """llama-index adapters, built on first use so that importing evals stays cheap."""
+    from llama_index.core.bridge.pydantic import PrivateAttr
+    from llama_index.core.embeddings import BaseEmbedding
+    from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
+    from llama_index.core.llms.callbacks import llm_completion_callback
+
+    class GroundQAEmbedding(BaseEmbedding):
+        """Our sentence-transformers embedder, so queries and stored vectors come from one model."""
+
+        _embedder: Any = PrivateAttr()
+
+        def __init__(self, embedder, **kwargs):
+            super().__init__(model_name=embedder.fingerprint, **kwargs)
+            self._embedder = embedder
+
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return self._embedder.embed([query])[0]
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return self._embedder.embed([text])[0]
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return self._embedder.embed(texts)
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._get_query_embedding(query)
+
+    class GroundQALocalLLM(CustomLLM):
+        """The local generator's llama.cpp model, prompted with llama-index's own QA template."""
+
+        context_window: int = 2048
+        num_output: int = 160
+        model_name: str = "smollm2-local"
+        _generator: Any = PrivateAttr()
+
+        def __init__(self, generator, **kwargs):
+            super().__init__(**kwargs)
+            self._generator = generator
+
+        @property
+        def metadata(self) -> LLMMetadata:
+            return LLMMetadata(context_window=self.context_window, num_output=self.num_output, model_name=self.model_name)
+
+        @llm_completion_callback()
+        def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+            llm = self._generator.load()
+            out = llm.create_chat_completion(messages=[{"role": "user", "content": prompt}], temperature=0.0, top_k=1,
+                                             max_tokens=self.num_output)
+            return CompletionResponse(text=out["choices"][0]["message"].get("content") or "")
+
+        @llm_completion_callback()
+        def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any):
+            yield self.complete(prompt, formatted, **kwargs)
+
+    return (GroundQAEmbedding(embedder),
+            GroundQALocalLLM(local_generator, context_window=context_window, num_output=max_tokens))
+
+
+def chroma_collection(config, name: str):
+    """The raw Chroma collection behind a service's store (llama-index wants the client's object)."""
+    import chromadb
+    from chromadb.config import Settings
+
+    settings = Settings(anonymized_telemetry=False, allow_reset=False)
+    if config.chroma_url:
+        from urllib.parse import urlparse
+
+        u = urlparse(config.chroma_url)
+        client = chromadb.HttpClient(host=u.hostname or "127.0.0.1", port=u.port or 8000, ssl=u.scheme == "https",
+                                     settings=settings)
+    else:
+        client = chromadb.PersistentClient(path=str(config.chroma_path), settings=settings)
+    return client.get_collection(name)
+
+
+class LlamaIndexSystem:
+    name = "llamaindex"
+    answers = True
+
+    def __init__(self, service, collection: str, top_k: int):
+        from llama_index.core import VectorStoreIndex
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        cfg = service.config
+        embed_model, llm = _llama_index_parts(service.embedder, service.generator("local"), cfg.max_tokens, cfg.llm_ctx)
+        store = ChromaVectorStore(chroma_collection=chroma_collection(cfg, collection))
+        index = VectorStoreIndex.from_vector_store(store, embed_model=embed_model)
+        self.engine = index.as_query_engine(llm=llm, similarity_top_k=top_k)
+
+    def predict(self, example: Example) -> Prediction:
+        from llama_index.core.schema import QueryBundle
+
+        t0 = time.perf_counter()
+        bundle = QueryBundle(example.question)
+        nodes = self.engine.retrieve(bundle)
+        t1 = time.perf_counter()
+        response = self.engine.synthesize(bundle, nodes)
+        t2 = time.perf_counter()
+        text = str(response.response or "").strip()
+        passages, citations = [], []
+        for i, nws in enumerate(nodes, 1):
+            node, meta = nws.node, nws.node.metadata or {}
+            start, end = int(meta.get("start", -1)), int(meta.get("end", -1))
+            passages.append({"n": i, "source": meta.get("source", ""), "chunk_id": node.node_id, "start": start,
+                             "end": end, "score": round(float(nws.score or 0.0), 4), "title": meta.get("title", ""),
+                             "text": node.get_content()})
+            citations.append({"n": i, "source": meta.get("source", ""), "chunk_id": node.node_id,
+                              "quote": node.get_content(), "start": start, "end": end})
+        refused = looks_like_refusal(text)
+        timings = {"retrieve": (t1 - t0) * 1000, "generate": (t2 - t1) * 1000, "verify": 0.0, "total": (t2 - t0) * 1000}
+        answer = {"question": example.question, "answer": text, "refused": refused,
+                  "citations": [] if refused else citations, "generator": "llamaindex:local",
+                  "timings_ms": {k: round(v, 2) for k, v in timings.items()}}
+        return Prediction(example.id, self.name, answer, passages, timings)
+
+
+# --- predictions file ----------------------------------------------------------------------------
+def load_predictions(path: str | Path) -> dict[str, dict]:
+    """Answers from a JSONL file in the answer contract, keyed by example id ("id") or, failing that,
+    by question text ("question")."""
+    path = Path(path)
+    if not path.is_file():
+        raise PathNotFound(f"Predictions file not found: {path}. Pass a JSONL file with one answer object per line "
+                           '(the `qa ask --json` contract plus "id", the question\'s id in the dataset).')
+    out = {}
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"{path}:{i}: not valid JSON ({exc.msg}).") from None
+        if not isinstance(obj, dict) or "answer" not in obj or not (obj.get("id") or obj.get("question")):
+            raise InvalidInput(f'{path}:{i}: each line needs "answer" and "id" (or "question"), '
+                               "as in the output of `qa ask --json`.")
+        out[str(obj.get("id") or obj["question"]).strip()] = obj
+    return out
+
+
+class PredictionsSystem:
+    answers = True
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.name = f"predictions:{self.path.stem}"
+        self.rows = load_predictions(self.path)
+
+    def predict(self, example: Example) -> Prediction:
+        row = self.rows.get(example.id) or self.rows.get(example.question)
+        if row is None:
+            return Prediction(example.id, self.name, None, error="no prediction for this question")
+        answer = dict(row)
+        if "refused" not in answer:
+            answer["refused"] = looks_like_refusal(answer.get("answer", ""))
+        answer.setdefault("citations", [])
+        timings = {k: float(v) for k, v in (answer.get("timings_ms") or {}).items() if isinstance(v, (int, float))}
+        return Prediction(example.id, self.name, answer, list(answer.pop("passages", []) or []), timings)
+
+
+SYSTEM_NAMES = ("bm25", "dense", "groundqa", "llamaindex")
+
+
+def parse_systems(spec: str, default_generator: str) -> list[str]:
+    """`bm25,dense,groundqa:extractive,groundqa:local,llamaindex` -> canonical names, in order."""
+    names = []
+    for raw in (s.strip() for s in spec.split(",")):
+        if not raw:
+            continue
+        base, _, gen = raw.partition(":")
+        if base not in SYSTEM_NAMES or (gen and base != "groundqa"):
+            raise ConfigError(f"Unknown system {raw!r}: choose from bm25, dense, groundqa, groundqa:GENERATOR "
+                              "(e.g. groundqa:extractive) and llamaindex, separated by commas.")
+        name = f"groundqa:{gen or default_generator}" if base == "groundqa" else base
+        if name not in names:
+            names.append(name)
+    if not names:
+        raise ConfigError("No systems given. Use e.g. --systems bm25,dense,groundqa.")
+    return names
