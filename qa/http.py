@@ -254,6 +254,11 @@ def create_app(service, *, ui: bool = True, warm_up: bool = True) -> FastAPI:
     def known_generators() -> set[str]:
         return set(GENERATORS) | set(getattr(service, "_generators", {}))
 
+    def check_top_k(k: int | None) -> int | None:
+        if k is not None and not 1 <= k <= 50:  # the service reads 0 as "default"; here it is a mistake
+            raise InvalidInput(f"top_k must be an integer from 1 to 50, got {k!r}.")
+        return k
+
     def check_generator(name: str | None) -> str | None:
         if name is not None and name not in known_generators():
             raise InvalidInput(f"Unknown generator {name!r}: choose one of {', '.join(sorted(known_generators()))}.")
@@ -262,14 +267,15 @@ def create_app(service, *, ui: bool = True, warm_up: bool = True) -> FastAPI:
     # --- questions ---------------------------------------------------------------------------------------
     @v1.post("/ask", summary="Answer a question with verified citations")
     async def ask(body: AskRequest) -> dict:
-        answer = await run_in_threadpool(service.ask, body.question, body.collection, top_k=body.top_k,
+        answer = await run_in_threadpool(service.ask, body.question, body.collection, top_k=check_top_k(body.top_k),
                                          generator=check_generator(body.generator))
         return answer.to_dict()
 
     async def event_stream(body: AskRequest | ChatRequest, question: str, generator: str | None) -> tuple[Any, _ThreadedIterator]:
         """Start answering in a worker thread; errors before the first event (bad question, no collection)
         are raised here, so they get their own HTTP status rather than an error event."""
-        events = _ThreadedIterator(lambda: service.ask_stream(question, body.collection, top_k=body.top_k, generator=generator))
+        top_k = check_top_k(body.top_k)
+        events = _ThreadedIterator(lambda: service.ask_stream(question, body.collection, top_k=top_k, generator=generator))
         try:
             first = await events.next()
         except BaseException:
@@ -381,7 +387,8 @@ def create_app(service, *, ui: bool = True, warm_up: bool = True) -> FastAPI:
         generator = chat_generator(body)
         cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         if not body.stream:
-            answer = await run_in_threadpool(service.ask, question, body.collection, top_k=body.top_k, generator=generator)
+            answer = await run_in_threadpool(service.ask, question, body.collection, top_k=check_top_k(body.top_k),
+                                             generator=generator)
             return {
                 "id": cid, "object": "chat.completion", "created": created, "model": f"groundqa/{answer.generator}",
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.answer},
