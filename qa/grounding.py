@@ -36,7 +36,7 @@ REFUSAL_MESSAGE = "Your documents do not contain an answer to this question."
 
 W_LEX, W_DENSE = 0.6, 0.4  # claim support = W_LEX * term recall + W_DENSE * cosine ...
 PAIR_PENALTY = 0.05  # ... minus this for a two-sentence quote,
-NAME_PENALTY = 0.4  # ... minus this times the share of the claim's names and numbers missing from the quote,
+NAME_PENALTY, NAME_PENALTY_CAP = 0.3, 0.6  # ... minus this for each name or number missing from the quote (capped),
 NEGATION_PENALTY = 0.6  # ... minus this when one of claim and quote is negated and the other is not,
 NUMBER_PENALTY = 0.5  # ... minus this when a number in the claim is not in the quote (numbers are exact facts).
 
@@ -97,7 +97,7 @@ class Evidence:
                 score -= PAIR_PENALTY
             if names:
                 missing = names - span.terms
-                score -= NAME_PENALTY * len(missing) / len(names)
+                score -= min(NAME_PENALTY_CAP, NAME_PENALTY * len(missing))
                 if any(t[0].isdigit() for t in missing):
                     score -= NUMBER_PENALTY
             if neg != span.negated:

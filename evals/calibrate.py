@@ -1,0 +1,206 @@
+"""`qa calibrate`: fit the refusal model and the support threshold on data, write `qa/calibration.json`.
+
+Data: ClapNQ dev (answerable versus unanswerable questions over all pooled dev passages), minus the
+fixed 100-question evaluation subset so that evaluation stays held out, plus the seed set (weighted
+up, since it is small and it is the corpus users first meet).
+
+- Refusal: logistic regression over `Grounder.features()` of the retrieved passages; the threshold is
+  the one that refuses the most unanswerable questions while keeping false refusals of answerable
+  ones at or under `--max-false-refusal` on the calibration data.
+- Support: reference answer sentences scored against the gold passage (supported) and against the
+  other retrieved passages (unsupported); the threshold maximises balanced accuracy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.chunking import split_sentences
+from qa.grounding import CALIBRATION_FILE
+
+FEATURES = ["q_cov", "q_dense", "best", "missing_salient", "top_score", "margin", "type_missing"]
+
+
+@dataclass
+class FitResult:
+    weights: dict[str, float]
+    bias: float
+
+
+def fit_logistic(X: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float = 1e-3, steps: int = 4000, lr: float = 0.5) -> FitResult:
+    """Weighted logistic regression by gradient descent (features are already on 0..1 scales)."""
+    n, d = X.shape
+    coef, bias = np.zeros(d), 0.0
+    w = w / w.sum()
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-(X @ coef + bias)))
+        g = (p - y) * w
+        coef -= lr * (X.T @ g + l2 * coef)
+        bias -= lr * g.sum()
+    return FitResult({f: float(c) for f, c in zip(FEATURES, coef)}, float(bias))
+
+
+def auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Area under the ROC curve: the chance a random positive outscores a random negative (ties half)."""
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    if len(pos) == 0 or len(neg) == 0:
+        return float("nan")
+    greater = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return float(greater / (len(pos) * len(neg)))
+
+
+def choose_threshold(p: np.ndarray, y: np.ndarray, max_false_refusal: float) -> float:
+    """Highest threshold (most refusals) whose false-refusal rate on answerable questions stays within bound."""
+    best = 0.0
+    for t in np.unique(np.concatenate([p, [0.0]])):
+        false_refusal = float(np.mean(p[y == 1] < t)) if (y == 1).any() else 0.0
+        if false_refusal <= max_false_refusal:
+            best = max(best, float(t))
+    return best
+
+
+def rates(p: np.ndarray, y: np.ndarray, t: float) -> dict[str, float]:
+    return {
+        "unanswerable_accuracy": round(float(np.mean(p[y == 0] < t)), 4) if (y == 0).any() else None,
+        "false_refusal": round(float(np.mean(p[y == 1] < t)), 4) if (y == 1).any() else None,
+        "n_answerable": int((y == 1).sum()), "n_unanswerable": int((y == 0).sum()),
+    }
+
+
+def collect(service, examples, collection: str, top_k: int, progress: str):
+    """Refusal features per question, and support scores of reference sentences (gold vs other passages)."""
+    g = service.grounder
+    X, y, pos, neg = [], [], [], []
+    for i, ex in enumerate(examples):
+        passages = service.retriever.retrieve(ex.question, collection, top_k)
+        ev = g.evidence(passages)
+        feats = g.features(ex.question, ev)
+        X.append([feats[f] for f in FEATURES])
+        y.append(1 if ex.answerable else 0)
+        if ex.answerable and ex.answers and ex.evidence:
+            gold = {p.n for p in passages if any(e.strip() and e.strip() in p.text for e in ex.evidence)}
+            sentences = [s for s in split_sentences(ex.answers[0]) if len(s.split()) >= 4][:3]
+            if gold and sentences:
+                vectors = g.encode(sentences)
+                for s, v in zip(sentences, vectors):
+                    scores = ev.scores(s, v)
+                    on = [scores[k] for k, sp in enumerate(ev.spans) if sp.passage in gold]
+                    off = [scores[k] for k, sp in enumerate(ev.spans) if sp.passage not in gold]
+                    pos.append(max(on))
+                    if off:
+                        neg.append(max(off))
+                    # Hard negatives: the same claim with one fact changed, against all passages.
+                    wrong = corrupt(s, i)
+                    if wrong:
+                        neg.append(float(ev.scores(wrong, g.encode([wrong])[0]).max()))
+        if sys.stderr.isatty() and (i + 1) % 10 == 0:
+            print(f"\r{progress}: {i + 1}/{len(examples)}", end="", file=sys.stderr)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    return np.asarray(X, dtype=float), np.asarray(y, dtype=float), pos, neg
+
+
+_AUX = re.compile(r"\b(is|was|are|were|has|have|had|can|will|would|could|did|does)\b")
+_NUM = re.compile(r"\b\d+\b")
+_DECOYS = ["Norway", "Brazil", "Kenya", "Tokyo", "Madrid", "Harrison", "Okafor", "Lindqvist"]
+
+
+def corrupt(sentence: str, salt: int) -> str | None:
+    """A claim that reads like `sentence` but is false: a number changed, a name swapped or a negation added."""
+    m = _NUM.search(sentence)
+    if m:
+        return f"{sentence[: m.start()]}{int(m.group()) + 7}{sentence[m.end():]}"
+    names = [w for w in re.findall(r"\b[A-Z][a-z]{2,}\b", sentence)[1:]]
+    if names and salt % 2 == 0:
+        return sentence.replace(names[0], _DECOYS[salt % len(_DECOYS)], 1)
+    m = _AUX.search(sentence)
+    if m:
+        return f"{sentence[: m.end()]} not{sentence[m.end():]}"
+    return None
+
+
+def support_threshold(pos: list[float], neg: list[float], min_recall: float = 0.85) -> tuple[float, float]:
+    """The threshold with the best balanced accuracy among those that keep at least `min_recall`
+    of truly supported sentences (an answer stripped of true sentences falls back to extraction;
+    a false sentence let through is a grounding failure, so the bias is towards strict)."""
+    pos_a, neg_a = np.asarray(pos), np.asarray(neg)
+    best_t, best_bal = 0.5, 0.0
+    for t in np.linspace(0.3, 0.9, 61):
+        bal = 0.5 * (np.mean(pos_a >= t) + np.mean(neg_a < t))
+        if bal > best_bal and np.mean(pos_a >= t) >= min_recall:
+            best_t, best_bal = float(t), float(bal)
+    return round(best_t, 3), round(best_bal, 4)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import qa
+    from evals import datasets
+
+    parser = argparse.ArgumentParser(prog="qa calibrate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--home", help="where the calibration collections live (default: $GROUNDQA_HOME)")
+    parser.add_argument("--docs", help="ClapNQ dev folder (default: $GROUNDQA_CLAPNQ or ../shared/data/clapnq/dev)")
+    parser.add_argument("--top-k", type=int, default=4)
+    parser.add_argument("--max-false-refusal", type=float, default=0.2)
+    parser.add_argument("--seed-weight", type=float, default=5.0)
+    parser.add_argument("--out", default=str(CALIBRATION_FILE))
+    args = parser.parse_args(argv)
+
+    started = time.time()
+    service = qa.open(home=args.home, generator="extractive", top_k=args.top_k)
+    everything, clap_docs = datasets.clapnq(args.docs, all=True)
+    subset, _ = datasets.clapnq(args.docs)
+    held_out = {e.id for e in subset}
+    clap = [e for e in everything if e.id not in held_out]
+    seed = datasets.seed_dataset()
+    clap_col = datasets.Dataset("clapnq", everything, clap_docs).collection
+    seed_col = datasets.Dataset("seed", seed, datasets.seed_documents()).collection
+    service.indexer.ingest_documents(clap_docs, clap_col)
+    service.indexer.ingest_documents(datasets.seed_documents(), seed_col)
+
+    Xc, yc, pos, neg = collect(service, clap, clap_col, args.top_k, "clapnq")
+    Xs, ys, pos_s, neg_s = collect(service, seed, seed_col, args.top_k, "seed")
+    X, y = np.vstack([Xc, Xs]), np.concatenate([yc, ys])
+    w = np.concatenate([np.ones(len(yc)), np.full(len(ys), args.seed_weight)])
+    fit = fit_logistic(X, y, w)
+    z = lambda M: 1 / (1 + np.exp(-(M @ np.array([fit.weights[f] for f in FEATURES]) + fit.bias)))
+    p_all = z(X)
+    # The threshold keeps false refusals within bound on each source, so neither set is sacrificed.
+    threshold = min(choose_threshold(z(Xc), yc, args.max_false_refusal), choose_threshold(z(Xs), ys, args.max_false_refusal))
+    s_threshold, s_bal = support_threshold(pos + pos_s, neg + neg_s)
+
+    # Held-out check on the evaluation subset (never used for fitting).
+    Xh, yh, _, _ = collect(service, subset, clap_col, args.top_k, "held-out")
+    result = {
+        "version": dt.date.today().isoformat() + "-" + hashlib.sha256(json.dumps(fit.weights, sort_keys=True).encode()).hexdigest()[:8],
+        "command": "qa calibrate " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "features": FEATURES,
+        "weights": {k: round(v, 4) for k, v in fit.weights.items()},
+        "bias": round(fit.bias, 4),
+        "threshold": round(threshold, 4),
+        "support_threshold": s_threshold,
+        "data": {
+            "clapnq_calibration": len(clap), "seed": len(seed), "seed_weight": args.seed_weight, "top_k": args.top_k,
+            "max_false_refusal": args.max_false_refusal, "embed_model": service.embedder.fingerprint,
+        },
+        "fit": {
+            "auc_clapnq": round(auc(z(Xc), yc), 4), "auc_seed": round(auc(z(Xs), ys), 4),
+            "clapnq": rates(z(Xc), yc, threshold), "seed": rates(z(Xs), ys, threshold),
+            "support_balanced_accuracy": s_bal, "support_pairs": {"supported": len(pos) + len(pos_s), "unsupported": len(neg) + len(neg_s)},
+        },
+        "held_out_clapnq_subset": {"auc": round(auc(z(Xh), yh), 4), **rates(z(Xh), yh, threshold)},
+        "seconds": round(time.time() - started, 1),
+    }
+    del p_all
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({k: result[k] for k in ("version", "threshold", "support_threshold", "fit", "held_out_clapnq_subset")}, indent=2))
+    return 0
