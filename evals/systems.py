@@ -22,7 +22,7 @@ from typing import Any, Protocol, Sequence
 from evals.datasets import Example
 from index.documents import Chunk
 from qa.answers import Passage
-from qa.errors import ConfigError, GeneratorError, InvalidInput, PathNotFound
+from qa.errors import GeneratorError, InvalidInput, PathNotFound
 from qa.terms import STOPWORDS, stem, words
 
 RETRIEVAL_DEPTH = 10  # retrieval-only systems return this many passages (for MRR@10)
@@ -52,7 +52,8 @@ def passage_dict(p: Passage) -> dict:
 
 # --- BM25 ----------------------------------------------------------------------------------------
 def bm25_tokens(text: str) -> list[str]:
-    return [stem(w) for w in words(text) if w.lower() not in STOPWORDS]
+    """Stemmed words without stopwords; an acronym ("US") is a name, not the pronoun "us"."""
+    return [stem(w) for w in words(text) if w.lower() not in STOPWORDS or (w.isupper() and len(w) > 1)]
 
 
 class BM25:
@@ -316,11 +317,11 @@ def parse_systems(spec: str, default_generator: str) -> list[str]:
             continue
         base, _, gen = raw.partition(":")
         if base not in SYSTEM_NAMES or (gen and base != "groundqa"):
-            raise ConfigError(f"Unknown system {raw!r}: choose from bm25, dense, groundqa, groundqa:GENERATOR "
+            raise InvalidInput(f"Unknown system {raw!r}: choose from bm25, dense, groundqa, groundqa:GENERATOR "
                               "(e.g. groundqa:extractive) and llamaindex, separated by commas.")
         name = f"groundqa:{gen or default_generator}" if base == "groundqa" else base
         if name not in names:
             names.append(name)
     if not names:
-        raise ConfigError("No systems given. Use e.g. --systems bm25,dense,groundqa.")
+        raise InvalidInput("No systems given. Use e.g. --systems bm25,dense,groundqa.")
     return names
