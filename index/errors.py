@@ -78,7 +78,9 @@ class EmbeddingModelMismatch(QAError):
 
 
 class ConfigError(QAError):
-    status = 500
+    """A bad option or GROUNDQA_* value: the caller's to fix."""
+
+    status = 400
     code = "config_error"
 
 

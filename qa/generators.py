@@ -72,6 +72,10 @@ class LocalGenerator:
         return Path(self._model_path) if self._model_path else shipped_gguf_path()
 
     def load(self):
+        with self._lock:
+            return self._load()
+
+    def _load(self):
         if self._llm is None:
             path = self.model_path
             if not path.is_file():
@@ -89,7 +93,7 @@ class LocalGenerator:
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         with self._lock:
-            llm = self.load()
+            llm = self._load()
             messages = build_messages(question, passages, max_passage_chars=max(200, (self.n_ctx * 3) // max(1, len(passages)) - 200))
             try:
                 for part in llm.create_chat_completion(

@@ -30,7 +30,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa.answers import Answer
-from qa.config import GENERATORS
 from qa.errors import InvalidInput, NotFound, QAError, StoreUnavailable, Unauthorized, UploadTooLarge
 from qa.uploads import UPLOAD_TYPES, remove_upload, save_uploads
 
@@ -252,7 +251,7 @@ def create_app(service, *, ui: bool = True, warm_up: bool = True) -> FastAPI:
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_key)])
 
     def known_generators() -> set[str]:
-        return set(GENERATORS) | set(getattr(service, "_generators", {}))
+        return set(service.generator_names())
 
     def check_top_k(k: int | None) -> int | None:
         if k is not None and not 1 <= k <= 50:  # the service reads 0 as "default"; here it is a mistake

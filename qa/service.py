@@ -16,7 +16,7 @@ from index.embeddings import Embedder, SentenceTransformerEmbedder
 from index.ingest import Indexer, IngestReport
 from index.store import ChromaStore, Store, StoredDocument, check_collection_name
 from qa.answers import Answer
-from qa.config import Config
+from qa.config import GENERATORS, Config
 from qa.errors import CollectionNotFound, ConfigError, EmptyQuestion, InvalidInput, QuestionTooLong
 from qa.generators import ExtractiveGenerator, Generator, LocalGenerator, OpenAIGenerator
 from qa.grounding import REFUSAL_MESSAGE, Calibration, Grounder
@@ -86,8 +86,11 @@ class Service:
             return OpenAIGenerator(c.openai_base_url, c.openai_model, c.openai_api_key, c.openai_timeout, c.max_tokens)
         if name == "extractive":
             return ExtractiveGenerator(self.grounder)
-        known = ", ".join(sorted({"local", "openai", "extractive", *self._generators}))
-        raise ConfigError(f"Unknown generator {name!r}: choose one of {known}.")
+        raise ConfigError(f"Unknown generator {name!r}: choose one of {', '.join(self.generator_names())}.")
+
+    def generator_names(self) -> list[str]:
+        """Every generator this service can use: the built-in ones and any registered ones."""
+        return sorted({*GENERATORS, *self._generators})
 
     def generator(self, name: str | None = None) -> Generator:
         name = name or self.config.generator
@@ -146,7 +149,7 @@ class Service:
                    generator: str | None = None, keep_unsupported: bool | None = None) -> Iterator[Event]:
         q = self._question(question)
         name = self._existing(collection)
-        k = top_k or self.config.top_k
+        k = self.config.top_k if top_k is None else top_k
         if not isinstance(k, int) or not 1 <= k <= 50:
             raise InvalidInput(f"top_k must be an integer from 1 to 50, got {k!r}.")
         keep = self.config.keep_unsupported if keep_unsupported is None else keep_unsupported

@@ -41,5 +41,5 @@ def test_config_is_immutable():
 
 def test_errors_carry_status_and_code():
     err = ConfigError("x")
-    assert isinstance(err, QAError) and err.status == 500
+    assert isinstance(err, QAError) and err.status == 400
     assert err.to_dict() == {"error": {"code": "config_error", "message": "x"}}
