@@ -40,3 +40,21 @@ def test_the_local_model_really_generated(real_service):
     assert answer.timings_ms["generate"] > 0
     assert not answer.refused and "Macron" in answer.answer
     assert_exact_quotes(answer)
+
+
+def test_refused_even_when_the_model_answers(real_service):
+    """SmolLM2 invents China's vote; the service refuses anyway and keeps what the model wrote."""
+    answer = real_service.ask("How did China vote on the resolution?", generator="local")
+    assert answer.raw_answer.strip() and "do not say" not in answer.raw_answer.lower()
+    assert answer.refused and answer.citations == []
+    assert answer.answerability < real_service.grounder.calibration.threshold
+
+
+def test_a_correct_answer_keeps_its_citations(real_service):
+    answer = real_service.ask("What did Trump say Putin would not oppose?", generator="local")
+    assert not answer.refused, answer.to_dict()
+    assert "peacekeeping" in answer.answer
+    assert answer.citations and all(f"[{c.n}]" in answer.answer for c in answer.citations)
+    assert any("peacekeeping force" in c.quote for c in answer.citations)
+    assert_exact_quotes(answer)
+    assert answer.grounding > 0

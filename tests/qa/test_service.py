@@ -104,3 +104,14 @@ def test_a_bad_file_in_a_batch_writes_nothing(fake_service, seed_copy, tmp_path)
     with pytest.raises(PathNotFound):
         fake_service.ingest([seed_copy, tmp_path / "missing.md"])
     assert fake_service.store.count("default") == count
+
+
+def test_keep_unsupported_keeps_and_marks_them(fake_service, seed_copy):
+    fake_service.ingest([seed_copy])
+    fake_service.script["text"] = "The US voted against the resolution [1]. Beijing sent 40 tanks to Norway."
+    default = fake_service.ask("How did the US vote on the resolution?")
+    kept = fake_service.ask("How did the US vote on the resolution?", keep_unsupported=True)
+    assert "Beijing" not in default.answer
+    assert "Beijing sent 40 tanks to Norway. [unsupported]" in kept.answer
+    for a in (default, kept):
+        assert [s.supported for s in a.sentences] == [True, False]
