@@ -24,7 +24,7 @@ import numpy as np
 
 from index.chunking import sentence_spans
 from qa.answers import Citation, Passage, SentenceReport
-from qa.terms import content_terms, expected_type, has_type, negated, proximity, salient_terms
+from qa.terms import content_terms, expected_type, has_type, negated, proximity, salient_terms, stem, words
 
 Encode = Callable[[Sequence[str]], np.ndarray]  # texts -> unit vectors, one row each
 
@@ -130,6 +130,19 @@ class Calibration:
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
+@dataclass(frozen=True)
+class Decision:
+    answerable: bool
+    probability: float
+    features: dict[str, float]
+    unmentioned: list[str]  # the question's names and numbers no passage mentions, when that decided it
+
+    def refusal_message(self) -> str:
+        if self.unmentioned:
+            return f"{REFUSAL_MESSAGE} The passages found do not mention {', '.join(self.unmentioned)}."
+        return REFUSAL_MESSAGE
+
+
 @dataclass
 class Verified:
     """One sentence of a generated answer after verification."""
@@ -219,6 +232,15 @@ class Grounder:
     def answerability(self, question: str, evidence: Evidence) -> tuple[float, dict[str, float]]:
         feats = self.features(question, evidence)
         return self.calibration.probability(feats), feats
+
+    def decide(self, question: str, evidence: Evidence) -> "Decision":
+        """Whether the passages can answer: the calibrated score clears its threshold, and the
+        question does not rest only on names or numbers that no passage mentions."""
+        p, feats = self.answerability(question, evidence)
+        asked = [w for w in dict.fromkeys(words(question)) if stem(w) in salient_terms(w)]
+        unmentioned = [w for w in asked if stem(w) not in evidence.all_terms]
+        all_missing = bool(asked) and len(unmentioned) == len(asked)
+        return Decision(p >= self.calibration.threshold and not all_missing, p, feats, unmentioned if all_missing else [])
 
     # --- verification and repair ---------------------------------------------------------------
     def verify(self, raw: str, evidence: Evidence, question: str = "") -> list[Verified]:

@@ -19,7 +19,7 @@ from qa.answers import Answer
 from qa.config import GENERATORS, Config
 from qa.errors import CollectionNotFound, ConfigError, EmptyQuestion, InvalidInput, QuestionTooLong
 from qa.generators import ExtractiveGenerator, Generator, LocalGenerator, OpenAIGenerator
-from qa.grounding import REFUSAL_MESSAGE, Calibration, Grounder
+from qa.grounding import Calibration, Grounder
 from qa.retrieval import DenseRetriever, Retriever
 
 
@@ -167,10 +167,10 @@ class Service:
 
         g = self.grounder
         evidence = g.evidence(passages)
-        p_answerable, _ = g.answerability(q, evidence)
+        decision = g.decide(q, evidence)
         verified = g.verify(raw, evidence, q)
         fallback = None
-        answerable = p_answerable >= g.calibration.threshold
+        answerable = decision.answerable
         if answerable:
             kept = [v for v in verified if v.kept]
             extract = g.verify(g.extractive(q, evidence), evidence, q)
@@ -182,7 +182,7 @@ class Service:
         t3 = time.perf_counter()
         answer = Answer(
             question=q,
-            answer=REFUSAL_MESSAGE if refused else grounded.answer,
+            answer=decision.refusal_message() if refused else grounded.answer,
             refused=refused,
             citations=[] if refused else grounded.citations,
             generator=gen.name,
@@ -194,7 +194,7 @@ class Service:
             collection=name,
             raw_answer=raw,
             fallback=None if refused or gen.name == "extractive" else fallback,
-            answerability=p_answerable,
+            answerability=decision.probability,
         )
         yield Event("answer", answer=answer)
 

@@ -115,3 +115,10 @@ def test_keep_unsupported_keeps_and_marks_them(fake_service, seed_copy):
     assert "Beijing sent 40 tanks to Norway. [unsupported]" in kept.answer
     for a in (default, kept):
         assert [s.supported for s in a.sentences] == [True, False]
+
+
+def test_refusal_names_what_the_documents_never_mention(fake_service, seed_copy):
+    fake_service.ingest([seed_copy])
+    fake_service.script["text"] = "China voted in favour [1]."
+    answer = fake_service.ask("How did China vote?")
+    assert answer.refused and answer.answer.endswith("The passages found do not mention China.")
