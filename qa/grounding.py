@@ -35,6 +35,8 @@ CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 REFUSAL_MESSAGE = "Your documents do not contain an answer to this question."
 
 W_LEX, W_DENSE = 0.6, 0.4  # claim support = W_LEX * term recall + W_DENSE * cosine ...
+LONG_SENTENCE_WORDS = 20  # sentences longer than this are also embedded clause by clause
+_CLAUSE = re.compile(r"\s*[,;:—–]\s+|\s+[—–]\s*")
 PAIR_PENALTY = 0.05  # ... minus this for a two-sentence quote,
 NAME_PENALTY, NAME_PENALTY_CAP = 0.3, 0.6  # ... minus this for each name or number missing from the quote (capped),
 NEGATION_PENALTY = 0.6  # ... minus this when one of claim and quote is negated and the other is not,
@@ -59,6 +61,8 @@ class Evidence:
     spans: list[Span]  # singles first, then adjacent pairs
     vectors: np.ndarray  # one row per single sentence
     all_terms: frozenset
+    clause_vectors: np.ndarray = None  # clauses of long sentences, so a long sentence is not diluted ...
+    clause_owner: np.ndarray = None  # ... each row's single-sentence index
 
     @classmethod
     def build(cls, passages: Sequence[Passage], encode: Encode) -> "Evidence":
@@ -68,7 +72,15 @@ class Evidence:
                 text = p.text[s.start : s.end]
                 singles.append(Span(p.n, p.start + s.start, p.start + s.end, text, frozenset(content_terms(text)),
                                     (len(singles),), frozenset(salient_terms(text)), negated(text)))
-        vectors = encode([s.text for s in singles]) if singles else np.zeros((0, 1))
+        clauses, owners = [], []
+        for i, span in enumerate(singles):
+            if len(span.text.split()) > LONG_SENTENCE_WORDS:
+                for piece in _CLAUSE.split(span.text):
+                    if len(piece.split()) >= 4:
+                        clauses.append(piece)
+                        owners.append(i)
+        encoded = encode([s.text for s in singles] + clauses) if singles else np.zeros((0, 1))
+        vectors, clause_vectors = encoded[: len(singles)], encoded[len(singles) :]
         pairs = []
         for a, b in zip(singles, singles[1:]):
             if a.passage == b.passage:
@@ -77,7 +89,15 @@ class Evidence:
                 pairs.append(Span(a.passage, a.start, b.end, text, a.terms | b.terms, a.parts + b.parts,
                                   a.names | b.names, a.negated or b.negated))
         all_terms = frozenset().union(*(content_terms(p.text) for p in passages)) if passages else frozenset()
-        return cls(list(passages), singles + pairs, np.asarray(vectors, dtype=np.float32), all_terms)
+        return cls(list(passages), singles + pairs, np.asarray(vectors, dtype=np.float32), all_terms,
+                   np.asarray(clause_vectors, dtype=np.float32), np.asarray(owners, dtype=int))
+
+    def dense(self, vector: np.ndarray) -> np.ndarray:
+        """Cosine of `vector` with each single sentence, or with its best clause when that is higher."""
+        sims = np.clip(self.vectors @ vector, 0.0, 1.0)
+        if self.clause_vectors is not None and len(self.clause_owner):
+            np.maximum.at(sims, self.clause_owner, np.clip(self.clause_vectors @ vector, 0.0, 1.0))
+        return sims
 
     def passage(self, n: int) -> Passage | None:
         return next((p for p in self.passages if p.n == n), None)
@@ -87,7 +107,7 @@ class Evidence:
         if not self.spans:
             return np.zeros(0)
         terms, names, neg = content_terms(claim), salient_terms(claim), negated(claim)
-        dense_single = np.clip(self.vectors @ vector, 0.0, 1.0)
+        dense_single = self.dense(vector)
         out = np.empty(len(self.spans))
         for i, span in enumerate(self.spans):
             lex = len(terms & span.terms) / len(terms) if terms else 0.0
@@ -209,7 +229,7 @@ class Grounder:
             feats["missing_salient"] = 1.0 if q_salient else 0.0
             return feats
         qv = self.encode([question])[0]
-        dense = np.clip(evidence.vectors @ qv, 0.0, 1.0)
+        dense = evidence.dense(qv)
         best_cov = best_dense = best = 0.0
         best_span = evidence.spans[0]
         for span in evidence.spans:
@@ -296,7 +316,7 @@ class Grounder:
         q_terms = content_terms(question)
         qv = self.encode([question])[0]
         singles = [s for s in evidence.spans if len(s.parts) == 1]
-        dense = np.clip(evidence.vectors @ qv, 0.0, 1.0)
+        dense = evidence.dense(qv)
         scored = sorted(((self._match(q_terms, s, float(dense[s.parts[0]])), i) for i, s in enumerate(singles)), reverse=True)
         picked: list[Span] = []
         seen: set[str] = set()
