@@ -90,6 +90,20 @@ def badness(row: dict) -> float:
     return 0.8 * wrong + 0.4 * unsupported
 
 
+def worst_failures(rows: list[dict], n: int = 10) -> list[dict]:
+    """The n worst failures, taken from each answering system in turn so one system cannot fill the list."""
+    per_system: dict[str, list[dict]] = {}
+    for r in sorted(rows, key=badness, reverse=True):
+        if badness(r) > 0:
+            per_system.setdefault(r["system"], []).append(r)
+    out: list[dict] = []
+    while len(out) < n and any(per_system.values()):
+        for queue in per_system.values():
+            if queue and len(out) < n:
+                out.append(queue.pop(0))
+    return sorted(out, key=badness, reverse=True)
+
+
 def _fmt(v) -> str:
     return "–" if v is None else f"{v:.3f}"
 
@@ -127,9 +141,8 @@ def markdown(run: EvalRun, rows: list[dict]) -> str:
         lines += ["Errors: " + ", ".join(f"{n}: {c} question(s)" for n, c in errors.items()) + ".", ""]
     lines += ["![metrics per system](metrics.png)", "", "![latency](latency.png)", "", "## What the metrics mean", ""]
     lines += [f"- **{k}**: {v}" for k, v in EXPLAIN.items()]
-    lines += ["", "## The ten worst failures", ""]
-    worst = sorted((r for r in rows if r["answer"] is not None or r["error"]), key=badness, reverse=True)[:10]
-    worst = [r for r in worst if badness(r) > 0]
+    lines += ["", "## The ten worst failures", "", "(taken from each system in turn, worst first)", ""]
+    worst = worst_failures(rows)
     if not worst:
         lines.append("None: every answer was right, cited and refused when it should be.")
     for i, r in enumerate(worst, 1):

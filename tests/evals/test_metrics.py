@@ -270,3 +270,16 @@ def test_compare_reports_question_changes(tmp_path):
     assert "0 question(s) changed" in compare(a, a)
     with pytest.raises(PathNotFound, match="is not an eval run"):
         compare(tmp_path, a)
+
+
+def test_worst_failures_take_turns_across_systems():
+    from evals.report import worst_failures
+
+    def row(system, id_, refused):
+        return {"system": system, "id": id_, "answerable": False, "error": None, "scores": {},
+                "answer": {"answer": "x", "refused": refused, "answerability": 0.9}}
+
+    rows = [row("a", f"q{i}", False) for i in range(12)] + [row("b", "q0", False), row("b", "q1", True)]
+    got = worst_failures(rows, 4)
+    assert [r["system"] for r in got].count("b") == 1 and len(got) == 4
+    assert all(not r["answer"]["refused"] for r in got)  # a correct refusal is no failure
