@@ -260,7 +260,18 @@ class Grounder:
         asked = [w for w in dict.fromkeys(words(question)) if stem(w) in salient_terms(w)]
         unmentioned = [w for w in asked if stem(w) not in evidence.all_terms]
         all_missing = bool(asked) and len(unmentioned) == len(asked)
-        return Decision(p >= self.calibration.threshold and not all_missing, p, feats, unmentioned if all_missing else [])
+        return Decision(p >= self.calibration.threshold and not all_missing and not self._type_absent(question, evidence),
+                        p, feats, unmentioned if all_missing else [])
+
+    @staticmethod
+    def _type_absent(question: str, evidence: Evidence) -> bool:
+        """A question asking for a date or a number, where no on-topic sentence holds one, cannot be answered."""
+        kind = expected_type(question)
+        if kind not in ("time", "number"):
+            return False
+        q_terms = content_terms(question)
+        on_topic = [s for s in evidence.spans if len(s.parts) == 1 and q_terms and len(q_terms & s.terms) / len(q_terms) >= 0.5]
+        return not any(has_type(s.text, kind) for s in on_topic)
 
     # --- verification and repair ---------------------------------------------------------------
     def verify(self, raw: str, evidence: Evidence, question: str = "") -> list[Verified]:

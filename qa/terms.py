@@ -89,15 +89,18 @@ def proximity(terms: set[str], text: str) -> float:
 
 
 _TIME = re.compile(r"\b(1\d{3}|20\d{2}|\d{1,2}(st|nd|rd|th)|january|february|march|april|may|june|july|august|september|"
-                   r"october|november|december|century|centuries|decade|year|years|month|months|week|weeks|day|days|today|"
-                   r"yesterday|morning|evening|ago|since|until|during)\b", re.I)
+                   r"october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|century|centuries|"
+                   r"decades?|today|yesterday|tomorrow|(this|last|next|earlier this|later this) (week|month|year)|"
+                   r"\d+ (days?|weeks?|months?|years?) (ago|later|earlier|after|before))\b", re.I)
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
                      r"hundred|thousand|million|billion|dozen|several|many|few|half|percent)\b", re.I)
 _TYPES = (
-    ("time", re.compile(r"^(when|what year|which year|what date|in what year|in which year|what time|what century)\b")),
+    ("time", re.compile(r"^((on|in|at|by) )?(when|what year|which year|what date|what day|which date|which day|what time|"
+                        r"what century|what month)\b")),
     ("number", re.compile(r"^(how many|how much|how long|how old|how far|how big|how tall|how large|what percentage|"
                           r"what (is|was|were) the (number|count|vote count|total|population|percentage)|what number)\b")),
-    ("name", re.compile(r"^(who|whom|whose|where|which (country|city|state|team|company|person|player|band))\b")),
+    ("name", re.compile(r"^((in|at|from|to|by|with) )?(who|whom|whose|where|which (country|city|town|state|team|company|"
+                        r"person|player|band|leader|president))\b")),
 )
 
 
