@@ -374,7 +374,7 @@ def _with_markers(text: str, numbers: list[int]) -> str:
     if not numbers:
         return text
     marks = "".join(f"[{n}]" for n in numbers)
-    m = re.search(r"[.!?]['\"”’)]*$", text)
-    if m:
+    m = re.search(r"[.!?]$", text)
+    if m:  # "... endures [1]." but "... endures.” [1]": a marker never goes inside a quotation
         return f"{text[: m.start()]} {marks}{text[m.start():]}"
     return f"{text} {marks}"
