@@ -95,6 +95,18 @@ def parse_example(obj: object, where: str) -> Example:
                    answerable=obj["answerable"], evidence=lists["evidence"], gold_sources=lists["gold_sources"])
 
 
+def json_lines(path: Path, fix: str):
+    """(line number, parsed object) for each non-blank line of a JSONL file; a bad line raises
+    InvalidInput naming the file, the line and `fix`."""
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield i, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"{path}:{i}: not valid JSON ({exc.msg}). {fix}") from None
+
+
 def load_jsonl(path: str | Path) -> list[Example]:
     """Examples from a JSONL file in the format above. Raises PathNotFound / InvalidInput with a fix."""
     path = Path(path)
@@ -103,13 +115,7 @@ def load_jsonl(path: str | Path) -> list[Example]:
                            "or the path of a JSONL file (one question object per line).")
     examples: list[Example] = []
     seen: set[str] = set()
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"{path}:{i}: not valid JSON ({exc.msg}). Each line must be one JSON object.") from None
+    for i, obj in json_lines(path, "Each line must be one JSON object."):
         ex = parse_example(obj, f"{path}:{i}")
         if ex.id in seen:
             raise InvalidInput(f"{path}:{i}: duplicate id {ex.id!r}. Give every question its own id.")
@@ -153,14 +159,7 @@ def _clapnq_source(title: str, text: str) -> str:
 
 
 def _read_rows(file: Path) -> list[dict]:
-    rows = []
-    for i, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise InvalidInput(f"{file}:{i}: not valid JSON ({exc.msg}). Re-download the ClapNQ file.") from None
-    return rows
+    return [row for _, row in json_lines(file, "Re-download the ClapNQ file.")]
 
 
 def clapnq(path: str | Path | None = None, limit: int | None = CLAPNQ_LIMIT, all: bool = False,

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 
-from evals.datasets import Example
+from evals.datasets import Example, json_lines
 from index.documents import Chunk
 from qa.answers import Passage
 from qa.errors import GeneratorError, InvalidInput, PathNotFound
@@ -272,13 +271,7 @@ def load_predictions(path: str | Path) -> dict[str, dict]:
         raise PathNotFound(f"Predictions file not found: {path}. Pass a JSONL file with one answer object per line "
                            '(the `qa ask --json` contract plus "id", the question\'s id in the dataset).')
     out = {}
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"{path}:{i}: not valid JSON ({exc.msg}).") from None
+    for i, obj in json_lines(path, "Each line must be one answer object."):
         if not isinstance(obj, dict) or "answer" not in obj or not (obj.get("id") or obj.get("question")):
             raise InvalidInput(f'{path}:{i}: each line needs "answer" and "id" (or "question"), '
                                "as in the output of `qa ask --json`.")
