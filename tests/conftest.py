@@ -3,6 +3,8 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,3 +70,10 @@ def real_service(tmp_path_factory):
     service = qa.open(home=home)
     service.ingest([SEEDS])
     return service
+
+
+def run_qa(*args, home: Path, timeout: float = 900) -> subprocess.CompletedProcess:
+    """The `qa` command as a user runs it: a new process with its own GROUNDQA_HOME."""
+    env = {**os.environ, "GROUNDQA_HOME": str(home)}
+    return subprocess.run([sys.executable, str(ROOT / "app.py"), *args], capture_output=True, text=True, env=env,
+                          timeout=timeout, cwd=ROOT)

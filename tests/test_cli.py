@@ -1,22 +1,12 @@
 """The `qa` command as a user runs it: a new process each time."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SEED_FILE
+from tests.conftest import ROOT, SEED_FILE, run_qa
 
 SEED_TEXT = SEED_FILE.read_text(encoding="utf-8")
-
-
-def run_qa(*args, home: Path, timeout=600):
-    env = {**os.environ, "GROUNDQA_HOME": str(home)}
-    return subprocess.run([sys.executable, str(ROOT / "app.py"), *args], capture_output=True, text=True, env=env,
-                          timeout=timeout, cwd=ROOT)
 
 
 @pytest.fixture(scope="module")

@@ -1,21 +1,12 @@
 """`qa eval` as a user runs it: a new process, the real models, real Chroma."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import ROOT, SEED_FILE
+from tests.conftest import SEED_FILE, run_qa
 
 pytestmark = pytest.mark.integration
-
-
-def run_qa(*args, home, timeout=900):
-    env = {**os.environ, "GROUNDQA_HOME": str(home)}
-    return subprocess.run([sys.executable, str(ROOT / "app.py"), *args], capture_output=True, text=True, env=env,
-                          timeout=timeout, cwd=ROOT)
 
 
 @pytest.fixture(scope="module")
