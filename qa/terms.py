@@ -27,9 +27,22 @@ def words(text: str) -> list[str]:
     return [m.group().replace("’", "'") for m in _WORD.finditer(text)]
 
 
+_IRREGULAR = {
+    "met": "meet", "began": "begin", "begun": "begin", "won": "win", "wrote": "writ", "written": "writ", "led": "lead",
+    "held": "hold", "took": "tak", "taken": "tak", "found": "find", "built": "build", "sang": "sing", "sung": "sing",
+    "ran": "run", "bought": "buy", "brought": "bring", "fought": "fight", "thought": "think", "became": "becom",
+    "chose": "choos", "chosen": "choos", "spoke": "speak", "spoken": "speak", "went": "go", "gone": "go", "came": "com",
+    "left": "leav", "sent": "send", "spent": "spend", "lost": "los", "fell": "fall", "rose": "ris", "risen": "ris",
+    "grew": "grow", "grown": "grow", "saw": "see", "seen": "see", "drew": "draw", "drawn": "draw", "drove": "driv",
+    "flew": "fly", "sold": "sell", "paid": "pay", "struck": "strik", "born": "bear", "died": "die", "dies": "die", "dying": "die", "going": "go",
+}
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     w = word.lower().replace("'s", "")
+    if w in _IRREGULAR:
+        return _IRREGULAR[w]
     if w.isdigit() or len(w) <= 3:
         return w
     for suffix, repl in (("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", ""), ("ly", "")):

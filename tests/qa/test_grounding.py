@@ -141,3 +141,11 @@ def test_expected_answer_types():
     assert expected_type("who sang love the one you're with") == "name"
     assert has_type("It is a song by Stephen Stills.", "name", "who sang love the one you're with")
     assert expected_type("Why did the US abstain?") is None
+
+
+def test_irregular_verbs_match_their_other_forms():
+    from qa.terms import stem
+
+    assert stem("met") == stem("meeting") == stem("meet")
+    assert stem("wrote") == stem("written") == stem("writing")
+    assert stem("died") == stem("die") and stem("vote") == stem("voted") == stem("voting")
