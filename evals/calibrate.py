@@ -172,8 +172,11 @@ def main(argv: list[str] | None = None) -> int:
     X, y = np.vstack([Xc, Xs]), np.concatenate([yc, ys])
     w = np.concatenate([np.ones(len(yc)), np.full(len(ys), args.seed_weight)])
     fit = fit_logistic(X, y, w)
-    z = lambda M: 1 / (1 + np.exp(-(M @ np.array([fit.weights[f] for f in FEATURES]) + fit.bias)))
-    p_all = z(X)
+    coef = np.array([fit.weights[f] for f in FEATURES])
+
+    def z(M: np.ndarray) -> np.ndarray:
+        return 1 / (1 + np.exp(-(M @ coef + fit.bias)))
+
     # The threshold keeps false refusals within bound on each source, so neither set is sacrificed.
     threshold = min(choose_threshold(z(Xc), yc, args.max_false_refusal), choose_threshold(z(Xs), ys, args.max_false_refusal))
     s_threshold, s_bal = support_threshold(pos + pos_s, neg + neg_s)
@@ -200,7 +203,6 @@ def main(argv: list[str] | None = None) -> int:
         "held_out_clapnq_subset": {"auc": round(auc(z(Xh), yh), 4), **rates(z(Xh), yh, threshold)},
         "seconds": round(time.time() - started, 1),
     }
-    del p_all
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: result[k] for k in ("version", "threshold", "support_threshold", "fit", "held_out_clapnq_subset")}, indent=2))
     return 0
