@@ -1,0 +1,46 @@
+"""The calibration's pure parts on hand-checked data."""
+
+import numpy as np
+import pytest
+
+from evals.calibrate import FEATURES, auc, choose_threshold, corrupt, fit_logistic, support_threshold
+
+pytestmark = pytest.mark.unit
+
+
+def test_auc_exact_values():
+    assert auc(np.array([0.9, 0.8, 0.1, 0.2]), np.array([1, 1, 0, 0])) == 1.0
+    assert auc(np.array([0.1, 0.2, 0.9, 0.8]), np.array([1, 1, 0, 0])) == 0.0
+    assert auc(np.array([0.5, 0.5]), np.array([1, 0])) == 0.5
+
+
+def test_threshold_refuses_most_while_false_refusals_stay_in_bound():
+    p = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2])
+    y = np.array([1, 1, 1, 1, 0, 1, 0, 0])
+    t = choose_threshold(p, y, max_false_refusal=0.2)  # one of five answerable may be refused
+    assert t == 0.6
+    assert choose_threshold(p, y, max_false_refusal=0.0) == 0.4
+
+
+def test_logistic_fit_separates_separable_data():
+    rng = np.random.default_rng(0)
+    X = rng.random((200, len(FEATURES)))
+    y = (X[:, 0] > 0.5).astype(float)
+    fit = fit_logistic(X, y, np.ones(len(y)))
+    assert fit.weights["q_cov"] > 3 and abs(fit.weights["margin"]) < 1
+
+
+def test_corrupt_changes_one_fact():
+    assert corrupt("It peaked at No. 14 in 1971.", 0) == "It peaked at No. 21 in 1971."
+    assert corrupt("The song was covered by many artists.", 1) == "The song was not covered by many artists."
+    swapped = corrupt("Crosby and Graham Nash sang.", 2)
+    assert swapped != "Crosby and Graham Nash sang." and "Crosby" in swapped
+
+
+def test_support_threshold_keeps_the_required_recall():
+    pos = [0.9, 0.8, 0.7, 0.6, 0.35]
+    neg = [0.1, 0.2, 0.5, 0.55, 0.65]
+    t, balanced = support_threshold(pos, neg, min_recall=0.8)
+    assert t == pytest.approx(0.56) and balanced == pytest.approx(0.8)  # keeps 4/5 supported, rejects 4/5
+    t_all, _ = support_threshold(pos, neg, min_recall=1.0)
+    assert t_all <= 0.35  # every supported sentence must pass
