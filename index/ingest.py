@@ -64,11 +64,14 @@ class Indexer:
             if existing and set(existing.values()) == {doc.id}:
                 prepared.append((doc, [], []))
             else:
-                chunks = chunk_document(doc, self.chunk_chars, self.overlap_sentences)
-                prepared.append((doc, chunks, self.embedder.embed([c.text for c in chunks])))
+                prepared.append((doc, *self._embed(doc)))
             if progress:
                 progress(i + 1, len(docs), doc.source)
         return self._commit(prepared, collection)
+
+    def _embed(self, doc: Document) -> tuple[list[Chunk], list[list[float]]]:
+        chunks = chunk_document(doc, self.chunk_chars, self.overlap_sentences)
+        return chunks, self.embedder.embed([c.text for c in chunks])
 
     def _commit(self, prepared, collection: str) -> IngestReport:
         report = IngestReport(collection=collection)
@@ -81,8 +84,7 @@ class Indexer:
                     report.unchanged += 1
                 else:
                     if not chunks:  # changed since the first look: embed now (rare)
-                        chunks = chunk_document(doc, self.chunk_chars, self.overlap_sentences)
-                        vectors = self.embedder.embed([c.text for c in chunks])
+                        chunks, vectors = self._embed(doc)
                     self.store.upsert(collection, fingerprint, chunks, vectors)
                     self.store.delete_chunks(collection, [cid for cid, did in existing.items() if did != doc.id])
                     report.chunks += len(chunks)

@@ -17,7 +17,7 @@ from index.ingest import Indexer, IngestReport
 from index.store import ChromaStore, Store, StoredDocument, check_collection_name
 from qa.answers import Answer
 from qa.config import GENERATORS, Config
-from qa.errors import CollectionNotFound, ConfigError, EmptyQuestion, InvalidInput, QuestionTooLong
+from qa.errors import CollectionNotFound, ConfigError, EmptyQuestion, InvalidInput, NotFound, QuestionTooLong
 from qa.generators import ExtractiveGenerator, Generator, LocalGenerator, OpenAIGenerator
 from qa.grounding import Calibration, Grounder
 from qa.retrieval import DenseRetriever, Retriever
@@ -208,8 +208,6 @@ class Service:
     def delete_document(self, doc_id: str, collection: str | None = None) -> list[str]:
         """Remove every chunk of the document `doc_id` (its content hash, as `documents()` lists it), in one
         write that questions see whole; returns the sources it had. Raises NotFound if there is no such document."""
-        from qa.errors import NotFound
-
         name = self._existing(collection)
         sources = self.indexer.delete_document(name, doc_id)
         if not sources:
