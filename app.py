@@ -2,7 +2,9 @@
 
     python app.py            serve the HTTP API and the web UI on http://127.0.0.1:7860 (what `make run` does)
     qa serve                 the HTTP API (/v1, /docs) and the web UI at / (default port 8000)
-    qa ingest PATH...        index files or folders
+    qa ingest PATH...        index files or folders (--sync also removes documents whose files are gone)
+    qa remove SOURCE...      remove documents from every index
+    qa reindex               re-embed a collection after changing the embedding model
     qa ask "QUESTION"        answer with verified citations (--json for the JSON contract)
 """
 
@@ -21,7 +23,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 import qa  # noqa: E402
-from qa.config import GENERATORS, Config  # noqa: E402
+from qa.config import GENERATORS, RETRIEVAL_MODES, Config  # noqa: E402
 from qa.errors import QAError  # noqa: E402
 
 
@@ -36,6 +38,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _generation(p: argparse.ArgumentParser) -> None:
     p.add_argument("--generator", help=f"one of {', '.join(GENERATORS)} (default local)")
     p.add_argument("--top-k", type=int, help="passages to retrieve (default 4)")
+    p.add_argument("--retrieval", choices=RETRIEVAL_MODES, help="hybrid (BM25 + dense, the default), dense or bm25")
     p.add_argument("--llm-model", help="path to a GGUF model for the local generator")
     p.add_argument("--openai-base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
     p.add_argument("--openai-model", help="model name on that endpoint")
@@ -47,8 +50,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qa", description="Answers from your own documents, with verified citations.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("ingest", help="index files or folders (.txt, .md)")
+    p = sub.add_parser("ingest", help="index files or folders (.txt, .md, .html, .pdf, .docx)")
     p.add_argument("paths", nargs="+")
+    p.add_argument("--sync", action="store_true",
+                   help="also remove documents that came from these folders and whose files are gone")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    _common(p)
+
+    p = sub.add_parser("remove", help="remove documents (by source, file path or document id) from every index")
+    p.add_argument("targets", nargs="+", metavar="SOURCE")
+    p.add_argument("--json", action="store_true", help="print the removed sources as JSON")
+    _common(p)
+
+    p = sub.add_parser("reindex", help="re-embed a collection with the configured embedding model")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     _common(p)
 
@@ -86,23 +100,54 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from(args: argparse.Namespace) -> Config:
-    keys = ("home", "collection", "chroma_url", "embed_model", "threads", "generator", "top_k", "llm_model",
+    keys = ("home", "collection", "chroma_url", "embed_model", "threads", "generator", "top_k", "retrieval", "llm_model",
             "openai_base_url", "openai_model", "keep_unsupported")
     return Config.load(**{k: getattr(args, k, None) for k in keys})
 
 
 def cmd_ingest(args, service) -> int:
-    def progress(i, n, source):
-        if not args.json and sys.stderr.isatty():
-            print(f"\r[{i}/{n}] {source[-60:]:<60}", end="" if i < n else "\n", file=sys.stderr)
-
-    report = service.ingest(args.paths, progress=progress)
-    if args.json:
-        print(json.dumps(report.to_dict()))
-    else:
-        print(f"{report.collection}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-              f"{report.removed} removed, {report.failed} failed ({report.chunks} chunks embedded)")
+    report = service.ingest(args.paths, progress=_progress("ingesting"), sync=args.sync)
+    for failure in report.errors:
+        print(f"skipped {failure['source']}: {failure['error']}", file=sys.stderr)
+    print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.summary())
+    if report.failed:
+        done = report.added + report.updated + report.unchanged
+        print(f"error: {report.failed} file(s) could not be ingested (see above); the other {done} are indexed.",
+              file=sys.stderr)
+        return 2
     return 0
+
+
+def cmd_remove(args, service) -> int:
+    removed = service.remove(args.targets)
+    if args.json:
+        print(json.dumps({"removed": len(removed), "sources": removed}, ensure_ascii=False))
+    else:
+        for source in removed:
+            print(f"removed {source}")
+    return 0
+
+
+def cmd_reindex(args, service) -> int:
+    report = service.reindex(progress=_progress("re-embedding"))
+    print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.summary())
+    return 0
+
+
+def _progress(label: str):
+    """A progress bar on stderr for long runs (shown after the first item; never mixed into --json stdout)."""
+    from evals.progress import ProgressBar
+
+    state: dict = {}
+
+    def update(i: int, n: int, source: str) -> None:
+        if n < 2:
+            return
+        if "bar" not in state:
+            state["bar"] = ProgressBar(n, label)
+        state["bar"].update(i - state["bar"].done, Path(source).name)
+
+    return update
 
 
 def cmd_ask(args, service) -> int:
@@ -154,7 +199,7 @@ def ensure_seeded(service, paths: Sequence[str]) -> None:
         print(f"indexed {report.added} document(s) into '{name}'", file=sys.stderr)
 
 
-COMMANDS = {"ingest": cmd_ingest, "ask": cmd_ask, "collections": cmd_collections, "documents": cmd_documents,
+COMMANDS = {"ingest": cmd_ingest, "remove": cmd_remove, "reindex": cmd_reindex, "ask": cmd_ask, "collections": cmd_collections, "documents": cmd_documents,
             "serve": cmd_serve, "ui": cmd_ui}
 
 

@@ -15,8 +15,9 @@ from evals.datasets import (
 )
 from evals.progress import ProgressBar
 from evals.systems import (
-    BM25System, DenseSystem, GroundQASystem, LlamaIndexSystem, Prediction, PredictionsSystem, System, parse_systems,
+    GroundQASystem, LlamaIndexSystem, Prediction, PredictionsSystem, RetrievalSystem, System, parse_systems,
 )
+from qa.config import RETRIEVAL_MODES
 from qa.errors import InvalidInput, PathNotFound
 
 
@@ -110,10 +111,8 @@ def ensure_indexed(service, dataset: Dataset, progress: bool = True) -> str:
 
 # --- systems --------------------------------------------------------------------------------------
 def build_system(name: str, service, collection: str, top_k: int) -> System:
-    if name == "bm25":
-        return BM25System(service.store.all_chunks(collection))
-    if name == "dense":
-        return DenseSystem(service, collection)
+    if name in RETRIEVAL_MODES:
+        return RetrievalSystem(service, collection, name)
     if name == "llamaindex":
         return LlamaIndexSystem(service, collection, top_k)
     return GroundQASystem(service, collection, name.split(":", 1)[1], top_k)

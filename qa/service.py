@@ -8,19 +8,20 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
 from index.embeddings import Embedder, SentenceTransformerEmbedder
-from index.ingest import Indexer, IngestReport
+from index.ingest import Indexer, IngestReport, Progress
+from index.manifest import Manifests
 from index.store import ChromaStore, Store, StoredDocument, check_collection_name
 from qa.answers import Answer
 from qa.config import GENERATORS, Config
 from qa.errors import CollectionNotFound, ConfigError, EmptyQuestion, InvalidInput, NotFound, QuestionTooLong
 from qa.generators import ExtractiveGenerator, Generator, LocalGenerator, OpenAIGenerator
 from qa.grounding import Calibration, Grounder
-from qa.retrieval import DenseRetriever, Retriever
+from qa.retrieval import Retriever, build_retriever
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,10 @@ class Service:
         if store is None:
             store = ChromaStore(url=config.chroma_url) if config.chroma_url else ChromaStore(path=config.chroma_path)
         self.store = store
-        self.indexer = Indexer(self.embedder, self.store, chunk_chars=config.chunk_chars)
-        self.retriever = retriever or DenseRetriever(self.embedder, self.store)
+        self.manifests = Manifests(config.manifest_path)
+        self.indexer = Indexer(self.embedder, self.store, self.manifests, chunk_chars=config.chunk_chars)
+        self.retriever = retriever or build_retriever(config.retrieval, self.embedder, self.store, self.manifests)
+        self._prepared: set[str] = set()
         self.grounder = Grounder(SentenceEncoder(self.embedder), calibration)
         self._generators: dict[str, Generator] = dict(generators or {})
         self._lock = threading.Lock()
@@ -100,19 +103,35 @@ class Service:
             return self._generators[name]
 
     # --- documents -------------------------------------------------------------------------------
-    def ingest(
-        self, paths: Sequence[str | Path], collection: str | None = None,
-        progress: Callable[[int, int, str], None] | None = None,
-    ) -> IngestReport:
+    def ingest(self, paths: Sequence[str | Path], collection: str | None = None, progress: Progress | None = None,
+               *, sync: bool = False) -> IngestReport:
+        """Index files and folders (unchanged documents cost nothing; unreadable files are reported in
+        `errors` and skipped). With `sync`, documents whose files left the given folders are removed."""
         if isinstance(paths, (str, Path)):
             paths = [paths]
-        return self.indexer.ingest(paths, collection or self.config.collection, progress)
+        return self.indexer.ingest(paths, collection or self.config.collection, progress, sync=sync)
+
+    def remove(self, targets: Sequence[str], collection: str | None = None) -> list[str]:
+        """Remove documents (each named by source, file path or id) from every index; returns their sources."""
+        if isinstance(targets, str):
+            targets = [targets]
+        return self.indexer.remove(self._existing(collection), list(targets))
+
+    def reindex(self, collection: str | None = None, progress: Progress | None = None) -> IngestReport:
+        """Re-embed a collection with the configured embedding model (after changing models)."""
+        return self.indexer.reindex(self._existing(collection), progress)
+
+    def retriever_for(self, mode: str) -> Retriever:
+        """A retriever of another mode (hybrid, dense, bm25) over the same indexes."""
+        return build_retriever(mode, self.embedder, self.store, self.manifests)
 
     def collections(self) -> list[str]:
         return self.store.collections()
 
     def documents(self, collection: str | None = None) -> list[StoredDocument]:
-        return self.store.documents(self._existing(collection))
+        name = self._existing(collection)
+        return [StoredDocument(doc_id=e.doc_id, source=e.source, title=e.title, chunks=len(e.chunk_ids))
+                for e in self.manifests(name).documents()]
 
     def _existing(self, collection: str | None) -> str:
         name = check_collection_name(collection or self.config.collection)
@@ -122,6 +141,9 @@ class Service:
                 f"Collection '{name}' does not exist (existing: {existing}). "
                 f"Create it with `qa ingest PATH --collection {name}`."
             )
+        if name not in self._prepared:  # once per process: repair an interrupted ingest, adopt an old collection
+            self.indexer.prepare(name)
+            self._prepared.add(name)
         return name
 
     # --- questions -------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 The support scorer runs the real grounder with the hash embedder (texts sharing words are close)."""
 
 import json
-import math
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ from evals import metrics as M
 from evals.datasets import Example
 from evals.report import compare
 from evals.runner import balanced, load_dataset
-from evals.systems import BM25, bm25_tokens, load_predictions, looks_like_refusal, parse_systems
+from evals.systems import load_predictions, looks_like_refusal, parse_systems
 from qa.errors import InvalidInput, PathNotFound
 from qa.grounding import Calibration, Grounder
 from tests.fakes import HashEmbedder
@@ -191,20 +190,10 @@ def test_latency_percentiles():
     assert "latency_generate_p50" not in got
 
 
-# --- BM25 and systems -----------------------------------------------------------------------------
-def test_bm25_by_hand():
-    bm = BM25([["a", "b"], ["b", "c"], ["c", "c", "d"]])
-    idf_d = math.log(1 + (3 - 1 + 0.5) / (1 + 0.5))
-    norm = 1.2 * (1 - 0.75 + 0.75 * 3 / (7 / 3))
-    assert bm.scores(["d"]) == pytest.approx([0.0, 0.0, idf_d * 2.2 / (1 + norm)])
-    assert [i for i, _ in bm.top(["c"], 5)] == [2, 1]  # tf 2 beats tf 1; the doc without "c" is left out
-    assert bm.top(["zzz"], 5) == []
-    assert bm25_tokens("The US voted for us") == ["us", "vot"]  # the acronym stays, the pronoun goes
-
-
+# --- systems -----------------------------------------------------------------------------
 def test_parse_systems():
-    assert parse_systems("bm25, groundqa ,groundqa:local,llamaindex", "extractive") == [
-        "bm25", "groundqa:extractive", "groundqa:local", "llamaindex"]
+    assert parse_systems("bm25, hybrid, groundqa ,groundqa:local,llamaindex", "extractive") == [
+        "bm25", "hybrid", "groundqa:extractive", "groundqa:local", "llamaindex"]
     with pytest.raises(InvalidInput, match="Unknown system 'bm26'"):
         parse_systems("bm25,bm26", "local")
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from qa.errors import CollectionNotFound, DocumentError, EmptyQuestion, InvalidCollectionName, PathNotFound, QuestionTooLong
+from qa.errors import CollectionNotFound, EmptyQuestion, InvalidCollectionName, PathNotFound, QuestionTooLong
 from tests.conftest import SEED_FILE
 
 pytestmark = pytest.mark.unit
@@ -93,15 +93,16 @@ def test_unknown_collection_names_the_fix(fake_service, seed_copy):
         fake_service.ask("How did the US vote?", collection="../x")
 
 
-def test_a_bad_file_in_a_batch_writes_nothing(fake_service, seed_copy, tmp_path):
+def test_a_bad_file_is_skipped_with_its_error_and_the_rest_goes_on(fake_service, seed_copy, tmp_path):
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"\x00\x01\x02\x03")
-    with pytest.raises(DocumentError):
-        fake_service.ingest([seed_copy, bad])
-    assert "default" not in fake_service.collections()
-    fake_service.ingest([seed_copy])
+    report = fake_service.ingest([bad])
+    assert (report.added, report.failed) == (0, 1) and "default" not in fake_service.collections()
+    report = fake_service.ingest([seed_copy, bad])
+    assert (report.added, report.failed) == (1, 1)
+    assert report.errors[0]["source"] == str(bad) and "binary" in report.errors[0]["error"]
     count = fake_service.store.count("default")
-    with pytest.raises(PathNotFound):
+    with pytest.raises(PathNotFound):  # a path that does not exist stops the batch before any work
         fake_service.ingest([seed_copy, tmp_path / "missing.md"])
     assert fake_service.store.count("default") == count
 

@@ -1,0 +1,65 @@
+"""Retrieval modes over the real store and the real keyword index (hash embedder for the unit tests)."""
+
+from __future__ import annotations
+
+import pytest
+
+import qa
+from qa.config import Config
+from qa.errors import ConfigError
+from qa.retrieval import rrf
+from tests.fakes import HashEmbedder
+
+pytestmark = pytest.mark.unit
+
+DOCS = {
+    "a.txt": "Invoice 4471 was paid by Acme Corporation on 3 March.",
+    "b.txt": "Payments from customers are usually settled within thirty days.",
+    "c.txt": "The warehouse in Ghent stores spare parts for the turbines.",
+    "d.txt": "Acme Corporation opened an office in Lisbon last spring.",
+}
+
+
+@pytest.fixture
+def service(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name, text in DOCS.items():
+        (folder / name).write_text(text)
+    s = qa.open(home=tmp_path / "home", generator="extractive", embedder=HashEmbedder())
+    s.ingest([folder])
+    return s
+
+
+def test_rrf_rewards_agreement_and_keeps_order_on_ties():
+    assert rrf([["a", "b", "c"], ["c", "a"]]) == ["a", "c", "b"]
+    assert rrf([["x", "y"], []]) == ["x", "y"]
+    assert rrf([]) == []
+
+
+def test_bm25_finds_exact_numbers_and_names(service):
+    hits = service.retriever_for("bm25").retrieve("Which invoice number 4471?", "default", 2)
+    assert hits[0].source.endswith("a.txt")
+    assert service.retriever_for("bm25").retrieve("the of and", "default", 3) == []  # only stop words
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_every_mode_scores_passages_by_cosine(service, mode):
+    hits = service.retriever_for(mode).retrieve("Acme Corporation invoice", "default", 3)
+    dense = {p.chunk_id: p.score for p in service.retriever_for("dense").retrieve("Acme Corporation invoice", "default", 4)}
+    assert hits and [p.n for p in hits] == list(range(1, len(hits) + 1))
+    for p in hits:
+        assert p.score == pytest.approx(dense[p.chunk_id], abs=1e-5)
+
+
+def test_hybrid_is_the_default_and_mixes_both_lists(service):
+    assert service.config.retrieval == "hybrid"
+    got = [p.source[-5:] for p in service.retriever.retrieve("Acme Corporation invoice 4471", "default", 4)]
+    assert got[0] == "a.txt" and "d.txt" in got
+
+
+def test_unknown_mode_is_a_config_error():
+    with pytest.raises(ConfigError) as info:
+        Config(retrieval="fuzzy")
+    assert "hybrid" in info.value.message
+    assert Config.load(env={"GROUNDQA_RETRIEVAL": "bm25"}).retrieval == "bm25"
