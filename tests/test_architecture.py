@@ -1,4 +1,4 @@
-"""Dependencies run one way: index -> qa -> evals -> app. Importing qa loads no heavy library."""
+"""Dependencies run one way: index -> qa -> evals -> app -> bench. Importing qa loads no heavy library."""
 
 import ast
 import subprocess
@@ -9,7 +9,7 @@ import pytest
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ["index", "qa", "evals", "app"]
+LAYERS = ["index", "qa", "evals", "app", "bench"]
 
 
 def imported_top_levels(path: Path) -> set[str]:
