@@ -101,7 +101,7 @@ def ensure_indexed(service, dataset: Dataset, progress: bool = True) -> str:
     name = dataset.collection
     want = {(d.source, d.id) for d in dataset.documents}
     if service.store.has_collection(name):
-        have = {(d.source, d.doc_id) for d in service.store.documents(name)}
+        have = {(d.source, d.doc_id) for d in service.documents(name)}
         if have == want:
             return name
     bar = ProgressBar(len(dataset.documents), f"index {dataset.name}") if progress else None

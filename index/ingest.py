@@ -123,19 +123,22 @@ class Indexer:
                 report.unchanged += 1
                 report.sources.append(doc.source)
             else:
-                chunks, vectors = self._embed(doc)
-                batch.append(_Prepared(doc, path, chunks, vectors))
+                batch.append(_Prepared(doc, path, chunk_document(doc, self.chunk_chars, self.overlap_sentences), []))
                 if sum(len(p.chunks) for p in batch) >= self.batch_chunks:
-                    self._commit(batch, collection, report)
+                    self._commit(self._embed_batch(batch), collection, report)
                     batch = []
             if progress:
                 progress(i + 1, len(docs), doc.source)
         if batch:
-            self._commit(batch, collection, report)
+            self._commit(self._embed_batch(batch), collection, report)
 
-    def _embed(self, doc: Document) -> tuple[list[Chunk], list[list[float]]]:
-        chunks = chunk_document(doc, self.chunk_chars, self.overlap_sentences)
-        return chunks, self.embedder.embed([c.text for c in chunks])
+    def _embed_batch(self, batch: list[_Prepared]) -> list[_Prepared]:
+        """One encode call for the chunks of many documents (small documents embed far faster together)."""
+        vectors = self.embedder.embed([c.text for p in batch for c in p.chunks])
+        at = 0
+        for p in batch:
+            p.vectors, at = vectors[at : at + len(p.chunks)], at + len(p.chunks)
+        return batch
 
     def _commit(self, batch: list[_Prepared], collection: str, report: IngestReport) -> None:
         manifest = self.manifests(collection)

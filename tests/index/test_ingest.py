@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 import qa
+from index.chunking import chunk_document
 from index.documents import Document
 from index.manifest import Change
 from qa.errors import EmbeddingModelMismatch, NotFound
@@ -133,7 +134,8 @@ def test_a_crash_at_any_step_is_repaired_on_the_next_start(tmp_path, docs, crash
     old = service.manifests("default").document(str(docs / "harbour.txt"))
     (docs / "harbour.txt").write_text(ARTICLE.replace("Monday", "Tuesday"))  # the file changes, its ingest is killed
     changed = Document(text=ARTICLE.replace("Monday", "Tuesday"), source=old.source)
-    chunks, vectors = service.indexer._embed(changed)
+    chunks = chunk_document(changed)
+    vectors = service.embedder.embed([c.text for c in chunks])
     change = Change(source=old.source, doc_id=changed.id, chunks=tuple(chunks), old_ids=old.chunk_ids)
     manifest = service.manifests("default")
     steps = [

@@ -7,7 +7,7 @@ import pytest
 import qa
 from qa.config import Config
 from qa.errors import ConfigError
-from qa.retrieval import rrf
+from qa.retrieval import relative_fusion, rrf
 from tests.fakes import HashEmbedder
 
 pytestmark = pytest.mark.unit
@@ -35,6 +35,15 @@ def test_rrf_rewards_agreement_and_keeps_order_on_ties():
     assert rrf([["a", "b", "c"], ["c", "a"]]) == ["a", "c", "b"]
     assert rrf([["x", "y"], []]) == ["x", "y"]
     assert rrf([]) == []
+
+
+def test_relative_fusion_normalises_each_list():
+    dense = [("a", 0.9), ("b", 0.8), ("c", 0.5)]
+    keyword = [("c", 12.0), ("d", 3.0)]
+    # a: 0.7*1; c: 0.7*0 + 0.3*1; b: 0.7*0.75; d: 0
+    assert relative_fusion(dense, keyword, 0.7) == ["a", "b", "c", "d"]
+    assert relative_fusion(dense, keyword, 0.2) == ["c", "a", "b", "d"]
+    assert relative_fusion([], keyword) == ["c", "d"] and relative_fusion([], []) == []
 
 
 def test_bm25_finds_exact_numbers_and_names(service):
