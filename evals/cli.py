@@ -12,7 +12,7 @@ from qa.config import GENERATORS
 from qa.errors import InvalidInput
 
 USAGE_EXAMPLES = """examples:
-  qa eval --dataset seed --systems bm25,dense,groundqa:extractive,groundqa:local,llamaindex
+  qa eval --dataset seed --systems bm25,dense,hybrid,groundqa:extractive,groundqa:local,llamaindex
   qa eval --dataset clapnq --generator extractive            # the fixed 50+50 ClapNQ dev subset
   qa eval --dataset my.jsonl --docs my-docs/ --limit 20
   qa eval --dataset seed --predictions other-system.jsonl --systems ""
@@ -28,8 +28,8 @@ def eval_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="number of questions (half answerable, half unanswerable)")
     p.add_argument("--all", action="store_true", help="every question of the dataset")
     p.add_argument("--generator", help=f"generator for `groundqa`: {', '.join(GENERATORS)} (default: configured)")
-    p.add_argument("--systems", default="bm25,dense,groundqa",
-                   help="comma-separated: bm25, dense, groundqa, groundqa:GENERATOR, llamaindex (default bm25,dense,groundqa)")
+    p.add_argument("--systems", default="bm25,dense,hybrid,groundqa",
+                   help="comma-separated: bm25, dense, hybrid, groundqa, groundqa:GENERATOR, llamaindex (default bm25,dense,hybrid,groundqa)")
     p.add_argument("--predictions", help="also score answers from this JSONL file (the answer contract plus an id)")
     p.add_argument("--out", help="output folder (default runs/DATASET-TIMESTAMP)")
     p.add_argument("--top-k", type=int, help="passages per question (default: configured, 4)")

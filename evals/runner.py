@@ -28,7 +28,7 @@ class EvalOptions:
     limit: int | None = None
     all: bool = False
     generator: str | None = None
-    systems: str = "bm25,dense,groundqa"
+    systems: str = "bm25,dense,hybrid,groundqa"
     predictions: str | None = None
     top_k: int | None = None
     home: str | None = None
