@@ -24,7 +24,8 @@ import numpy as np
 
 from index.chunking import sentence_spans
 from qa.answers import Citation, Passage, SentenceReport
-from qa.terms import content_terms, expected_type, has_type, negated, proximity, salient_terms, stem, words
+from qa.terms import (content_terms, expected_type, has_type, name_terms, names_office, negated, normalize, proximity,
+                      question_office, question_role, salient_terms, stem, term, verb_subjects, words)
 
 Encode = Callable[[Sequence[str]], np.ndarray]  # texts -> unit vectors, one row each
 
@@ -257,21 +258,56 @@ class Grounder:
         """Whether the passages can answer: the calibrated score clears its threshold, and the
         question does not rest only on names or numbers that no passage mentions."""
         p, feats = self.answerability(question, evidence)
-        asked = [w for w in dict.fromkeys(words(question)) if stem(w) in salient_terms(w)]
-        unmentioned = [w for w in asked if stem(w) not in evidence.all_terms]
+        asked = [w for w in dict.fromkeys(words(normalize(question))) if term(w) in salient_terms(w)]
+        unmentioned = [w for w in asked if term(w) not in evidence.all_terms]
         all_missing = bool(asked) and len(unmentioned) == len(asked)
-        return Decision(p >= self.calibration.threshold and not all_missing and not self._type_absent(question, evidence),
-                        p, feats, unmentioned if all_missing else [])
+        answerable = (p >= self.calibration.threshold and not unmentioned and not self._type_absent(question, evidence)
+                      and not self._role_conflict(question, evidence) and not self._office_unfilled(question, evidence))
+        return Decision(answerable, p, feats, unmentioned)
+
+    @staticmethod
+    def _role_conflict(question: str, evidence: Evidence) -> bool:
+        """The question says who did it ("How did Russia vote?"), the passages have the verb, but every
+        occurrence whose subject can be read has someone else doing it ("the US voting against it")."""
+        role = question_role(question)
+        if not role:
+            return False
+        subject, verb = role
+        names = frozenset().union(*(name_terms(p.text) for p in evidence.passages)) if evidence.passages else frozenset()
+        other = False
+        for s in evidence.spans:
+            if len(s.parts) > 1:
+                continue
+            for found in verb_subjects(s.text, verb, names):
+                if found is None:
+                    continue
+                if subject & found:
+                    return False
+                other = True
+        return other
+
+    @staticmethod
+    def _office_unfilled(question: str, evidence: Evidence) -> bool:
+        """"Who is the president of X?" where the passages speak of presidents but never name one of X."""
+        office = question_office(question)
+        if not office:
+            return False
+        role, owner = office
+        asked = content_terms(question)
+        singles = [s for s in evidence.spans if len(s.parts) == 1]
+        if not any(role in s.terms for s in singles):
+            return False
+        return not any(names_office(s.text, role, owner, asked) for s in singles)
 
     @staticmethod
     def _type_absent(question: str, evidence: Evidence) -> bool:
         """A question asking for a date or a number, where no on-topic sentence holds one, cannot be answered."""
         kind = expected_type(question)
-        if kind not in ("time", "number"):
+        if kind not in ("time", "number", "place"):
             return False
         q_terms = content_terms(question)
         on_topic = [s for s in evidence.spans if len(s.parts) == 1 and q_terms and len(q_terms & s.terms) / len(q_terms) >= 0.5]
-        return not any(has_type(s.text, kind) for s in on_topic)
+        return not any(has_type(s.text, kind, question) for s in on_topic)
 
     # --- verification and repair ---------------------------------------------------------------
     def verify(self, raw: str, evidence: Evidence, question: str = "") -> list[Verified]:
@@ -359,7 +395,7 @@ class Grounder:
                     by_key[key] = len(citations) + 1
                     citations.append(Citation(
                         n=by_key[key], source=p.source, chunk_id=p.chunk_id, quote=v.span.text,
-                        start=v.span.start, end=v.span.end, doc_id=p.doc_id, passage=p.n,
+                        start=v.span.start, end=v.span.end, doc_id=p.doc_id, passage=p.n, page=p.page_at(v.span.start),
                     ))
                 numbers = [by_key[key]]
             reports.append(SentenceReport(v.text, numbers, v.support, v.supported, v.relevant))

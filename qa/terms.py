@@ -56,19 +56,76 @@ def stem(word: str) -> str:
     return w
 
 
+# Names that mean the same country in news and reference text: the country, its abbreviations, its
+# demonym/adjective, and the capital or seat of government used for its government ("Washington said",
+# "the Kremlin"). General world knowledge, the same for any document set; each maps to one canonical term,
+# so "American", "America", "United States" and "US" all match each other (questions and evidence alike).
+_COUNTRIES = {
+    "us": "US USA America American Americans Washington",
+    "uk": "UK Britain British Briton Britons",
+    "france": "France French Frenchman",
+    "russia": "Russia Russian Russians Moscow Kremlin",
+    "ukraine": "Ukraine Ukrainian Ukrainians Kyiv Kiev",
+    "china": "China Chinese Beijing",
+    "germany": "Germany German Germans",
+    "italy": "Italy Italian Italians",
+    "spain": "Spain Spanish Spaniard",
+    "japan": "Japan Japanese",
+    "canada": "Canada Canadian Canadians",
+    "mexico": "Mexico Mexican Mexicans",
+    "india": "India Indian Indians",
+    "israel": "Israel Israeli Israelis",
+    "iran": "Iran Iranian Iranians Tehran",
+    "turkey": "Turkey Turkish",
+    "poland": "Poland Poles",
+    "netherlands": "Netherlands Dutch",
+    "sweden": "Sweden Swedish Swedes",
+    "australia": "Australia Australian Australians",
+    "europe": "Europe European Europeans",
+    "north korea": "Pyongyang",
+}
+# Several-word names, rewritten to one canonical word before tokenising.
+_PHRASES = [
+    (re.compile(r"\bUnited States(?: of America)?\b|\bU\.S\.(?:A\.)?|\bWhite House\b"), "US"),
+    (re.compile(r"\bUnited Kingdom\b|\bGreat Britain\b|\bU\.K\.|\bDowning Street\b"), "UK"),
+    (re.compile(r"\bÉlysée(?: Palace)?\b|\bElysee(?: Palace)?\b"), "France"),
+]
+
+
+def normalize(text: str) -> str:
+    """Several-word country names and seats of government as one word ("White House" -> "US")."""
+    for pattern, canonical in _PHRASES:
+        text = pattern.sub(canonical, text)
+    return text
+
+
 def _is_stopword(w: str) -> bool:
     # An acronym ("US", "UN") is a name, not the pronoun "us".
     return (w.lower() in STOPWORDS or w.lower() in QUESTION_WORDS) and not (w.isupper() and len(w) > 1)
 
 
+_ALIASES = {stem(w): canonical for canonical, names in _COUNTRIES.items() for w in names.split()}
+
+
+def term(word: str) -> str:
+    """The word as a matching term: stemmed, and a country's other names mapped to one."""
+    s = stem(word)
+    return _ALIASES.get(s, s)
+
+
+def content_words(text: str) -> list[tuple[str, str]]:
+    """(word, term) for each content word of the text, in order."""
+    return [(w, term(w)) for w in words(normalize(text)) if not _is_stopword(w)]
+
+
 def content_terms(text: str) -> set[str]:
-    return {stem(w) for w in words(text) if not _is_stopword(w)}
+    return {t for _, t in content_words(text)}
 
 
 def salient_terms(text: str) -> set[str]:
     """Names and numbers: capitalised words that are not stopwords, and digits.
     The terms a question cannot be answered without, and a claim cannot be true without."""
-    return {stem(w) for w in words(text) if not _is_stopword(w) and (w[0].isdigit() or w[0].isupper())}
+    return {t for w, t in content_words(text) if w[0].isdigit() or w[0].isupper()}
 
 
 NEGATIONS = frozenset("not no never nor neither none nobody nothing cannot without".split())
@@ -82,7 +139,7 @@ def negated(text: str) -> bool:
 def proximity(terms: set[str], text: str) -> float:
     """How close together the given terms occur in `text`: matched terms divided by the length (in
     content words) of the shortest window holding all of them; 0 when none occur."""
-    positions = [(i, t) for i, t in enumerate(stem(w) for w in words(text) if not _is_stopword(w)) if t in terms]
+    positions = [(i, t) for i, (_, t) in enumerate(content_words(text)) if t in terms]
     wanted = {t for _, t in positions}
     if not wanted:
         return 0.0
@@ -112,6 +169,8 @@ _TYPES = (
                         r"what century|what month)\b")),
     ("number", re.compile(r"^(how many|how much|how long|how old|how far|how big|how tall|how large|what percentage|"
                           r"what (is|was|were) the (number|count|vote count|total|population|percentage)|what number)\b")),
+    ("place", re.compile(r"^(in|at|near) (which|what) (city|country|town|state|place|village|region|province|venue|"
+                         r"building|location)\b")),
     ("name", re.compile(r"^((in|at|from|to|by|with) )?(who|whom|whose|where|which (country|city|town|state|team|company|"
                         r"person|player|band|leader|president))\b")),
 )
@@ -129,5 +188,166 @@ def has_type(text: str, kind: str, question: str = "") -> bool:
         return bool(_TIME.search(text))
     if kind == "number":
         return bool(_NUMBER.search(text))
+    if kind == "place":
+        return has_place(text, question)
     asked = content_terms(question)
-    return any(w[0].isupper() and stem(w) not in asked and not _is_stopword(w) for w in words(text)[1:])
+    return any(w[0].isupper() and not _is_stopword(w) and term(w) not in asked for w in words(normalize(text))[1:])
+
+
+# --- roles: who does what, in the question and in a sentence -------------------------------------------
+_AUXILIARIES = frozenset("did does do will would can could has have had is are was were should must may might shall".split())
+_SKIP_AFTER_SUBJECT = frozenset("been being be also not ever still".split())
+_LIGHT_VERBS = frozenset("do does did done doing have has had be is are was were get gets got make makes made happen".split())
+# Verbs of saying are one verb for the role check: "What did X say?" is answered by "X stated ...".
+_SPEECH_WORDS = frozenset("""say says said saying state states stated note notes noted comment comments commented
+add adds added assert asserts asserted indicate indicates indicated tell tells told claim claims claimed emphasize emphasized
+emphasise emphasised announce announced remark remarked describe described declare declared explain explained insist insisted
+argue argued warn warned write wrote written reply replied respond responded suggest suggested""".split())
+SPEECH = frozenset(stem(w) for w in _SPEECH_WORDS)
+PRONOUNS = frozenset("he she they we i it you".split())
+# A word directly before a verb that means the verb's subject is elsewhere ("... by advocating").
+_CLAUSE_OPENERS = frozenset("by for of with to from after before while without in on at about into upon through than as".split())
+ROLE_WINDOW = 5  # words looked back from a verb for its subject
+
+
+def _is_name(w: str) -> bool:
+    return w[:1].isupper() and not _is_stopword(w)
+
+
+def _verb_matches(verb: str, word: str) -> bool:
+    """Whether `word` (in a sentence) is the question's verb, any verb of saying standing for another."""
+    if _is_stopword(word) and word.lower() not in _SPEECH_WORDS:
+        return False
+    return stem(word) == verb or (verb in SPEECH and word.lower() in _SPEECH_WORDS)
+
+
+def question_role(question: str) -> tuple[frozenset, str] | None:
+    """(the subject's terms, the verb's stem) when the question names who does what: "How did Russia vote ...",
+    "What did Putin say ...", "Would Putin oppose ...". None when it does not, or the subject is a description
+    ("the US president") rather than a name, or the verb is a light one ("do", "have")."""
+    ws = words(normalize(question))
+    for i, w in enumerate(ws):
+        if w.lower() not in _AUXILIARIES:
+            continue
+        j = i + 1
+        if j < len(ws) and ws[j].lower() in ("the", "a", "an"):
+            j += 1
+        k = j
+        while k < len(ws) and _is_name(ws[k]):
+            k += 1
+        if k == j:
+            continue
+        subject = frozenset(term(x) for x in ws[j:k])
+        while k < len(ws) and ws[k].lower() in _SKIP_AFTER_SUBJECT:
+            k += 1
+        if k >= len(ws) or not ws[k].islower() or ws[k] in _LIGHT_VERBS:
+            return None
+        verb = stem(ws[k])
+        if ws[k] not in _SPEECH_WORDS and _is_stopword(ws[k]):
+            return None
+        if w.lower() in ("is", "are", "was", "were") and not ws[k].endswith(("ing", "ed")):
+            return None  # "Who is the French president?": after a copula only "-ing"/"-ed" forms are verbs
+        after = ws[k + 1] if k + 1 < len(ws) else ""
+        if after.islower() and (not _is_stopword(after) or stem(after) in SPEECH):
+            return None  # "the American leader say": the name describes a noun, the subject is not the name
+        return subject, verb
+    return None
+
+
+_DETERMINERS = frozenset("a an the its their his her this that these those our your my any each every".split())
+_BREAK = re.compile(r"[,;:()\[\]“”\"—–]")
+
+
+def verb_subjects(text: str, verb: str, names: frozenset = frozenset()) -> list[frozenset | None]:
+    """For each occurrence of `verb` (any verb of saying for a verb of saying) in `text`: the terms of the
+    name right before it in the same clause, its subject ("the US voting", "Putin would likely not oppose"),
+    with names joined by "and"; None when that cannot be read: a pronoun or a comma comes first, the word is a
+    noun ("a meeting"), or the subject is elsewhere ("... by advocating"). `names` are terms known to be
+    names, so a sentence's first word counts only when it is one."""
+    text = normalize(text)
+    tokens = list(_WORD.finditer(text))
+    ws = [m.group().replace("’", "'") for m in tokens]
+
+    def joined(a: int, b: int) -> bool:  # no clause break between tokens a < b
+        return not _BREAK.search(text, tokens[a].end(), tokens[b].start())
+
+    out: list[frozenset | None] = []
+    for i, w in enumerate(ws):
+        if not w.islower() or not _verb_matches(verb, w):
+            continue
+        if i == 0 or ws[i - 1].lower() in _CLAUSE_OPENERS or ws[i - 1].lower() in _DETERMINERS:
+            out.append(None)
+            continue
+        found = None
+        for j in range(i - 1, max(-1, i - 1 - ROLE_WINDOW), -1):
+            x = ws[j]
+            if x.lower() in PRONOUNS or not joined(j, j + 1):
+                break
+            if _is_name(x) and (j > 0 or term(x) in names):
+                run, k = {term(x)}, j - 1
+                while k >= 0 and joined(k, k + 1) and (_is_name(ws[k]) or ws[k].lower() in ("and", "or")):
+                    if _is_name(ws[k]):
+                        run.add(term(ws[k]))
+                    k -= 1
+                found = frozenset(run)
+                break
+        out.append(found)
+    return out
+
+
+_WHO_ROLE = re.compile(r"^(?:who|whom)\s+(?:is|was|are|were)\s+(?:the\s+)?(.+?)\??$", re.I)
+
+
+def question_office(question: str) -> tuple[str, frozenset] | None:
+    """("president", {"ukraine"}) for "Who is the president of Ukraine?" or "Who is the Ukrainian president?":
+    an office and whose it is, which a sentence answers only by naming someone next to both."""
+    m = _WHO_ROLE.match(normalize(question).strip())
+    if not m:
+        return None
+    ws = words(m.group(1))
+    lowered = [w.lower() for w in ws]
+    if "of" in lowered:
+        at = lowered.index("of")
+        head = [w for w in ws[:at] if not _is_stopword(w)]
+        owner = frozenset(term(w) for w in ws[at + 1 :] if _is_name(w))
+    else:
+        head = [w for w in ws if not _is_stopword(w)]
+        owner = frozenset(term(w) for w in head[:-1] if _is_name(w))
+        head = head[-1:]
+    if not head or not owner or _is_name(head[-1]):
+        return None
+    return term(head[-1]), owner
+
+
+def names_office(text: str, office: str, owner: frozenset, asked: set, window: int = 3) -> bool:
+    """Whether the text names someone for the office: the office word with the owner and a name the
+    question does not already have, both within `window` words ("Ukrainian President Volodymyr Zelensky")."""
+    ws = words(normalize(text))
+    for i, w in enumerate(ws):
+        if term(w) != office:
+            continue
+        near = ws[max(0, i - window) : i + window + 1]
+        terms_near = {term(x) for x in near}
+        if owner & terms_near and any(_is_name(x) and term(x) not in asked and term(x) not in owner and term(x) != office
+                                      for x in near):
+            return True
+    return False
+
+
+_PLACE = re.compile(r"\b(?:in|at|near|outside|inside)\s+(?:the\s+)?([A-Z][\w'’\-]*)")
+
+
+def has_place(text: str, question: str = "") -> bool:
+    """Whether the text says where: "in/at/near" followed by a name the question does not already have."""
+    asked = content_terms(question)
+    return any(not _is_stopword(m.group(1)) and term(m.group(1)) not in asked for m in _PLACE.finditer(normalize(text)))
+
+
+def name_terms(text: str) -> set[str]:
+    """Terms of the capitalised names inside the text's sentences (not a sentence's first word)."""
+    from index.chunking import sentence_spans  # noqa: PLC0415 (terms stays importable on its own)
+
+    out = set()
+    for s in sentence_spans(text):
+        out |= {term(w) for w in words(normalize(text[s.start : s.end]))[1:] if _is_name(w)}
+    return out

@@ -149,3 +149,79 @@ def test_irregular_verbs_match_their_other_forms():
     assert stem("met") == stem("meeting") == stem("meet")
     assert stem("wrote") == stem("written") == stem("writing")
     assert stem("died") == stem("die") and stem("vote") == stem("voted") == stem("voting")
+
+
+def test_a_country_s_other_names_match_it():
+    from qa.terms import content_terms, salient_terms
+
+    assert content_terms("the American envoy") == content_terms("the US envoy") == content_terms("the United States envoy")
+    assert "us" in content_terms("The White House said") and "us" in content_terms("Washington said")
+    assert content_terms("a French minister") & content_terms("the minister of France") == {"france", "minister"}
+    assert salient_terms("Did the Kremlin agree?") == {"russia"}
+    assert "us" not in content_terms("they told us")  # the pronoun stays a stopword
+
+
+def test_question_roles_and_verb_subjects():
+    from qa.terms import question_role, verb_subjects
+
+    assert question_role("How did Norway vote on the treaty?") == ({"norway"}, "vot")
+    assert question_role("What did Okafor say about the budget?") == ({"okafor"}, "say")
+    assert question_role("Would Lindqvist resign over it?") == ({"lindqvist"}, "resign")
+    assert question_role("What did the Norwegian minister announce?") is None  # a description, not a name
+    assert question_role("What did Norway do next?") is None  # a light verb says nothing about roles
+    assert question_role("Who is the Norwegian minister?") is None  # a copula before a noun
+    text = "At the summit, Brazil voted for the treaty while the delegates from Kenya, after a long debate, abstained."
+    assert verb_subjects(text, "vot") == [{"brazil"}]
+    assert verb_subjects("Harrison and Okafor voted against it.", "vot") == [{"harrison", "okafor"}]
+    assert verb_subjects("Okafor noted that Harrison would not resign.", "say", frozenset({"okafor"})) == [{"okafor"}]
+    assert verb_subjects("They surprised everyone by voting early.", "vot") == [None]  # subject elsewhere
+    assert verb_subjects("The remarks came during a meeting in Oslo.", "meet") == [None]  # a noun
+    assert verb_subjects("Okafor, the mayor, voted no.", "vot") == [None]  # a comma hides the subject
+
+
+def test_offices_and_places():
+    from qa.terms import expected_type, has_type, names_office, question_office
+
+    assert question_office("Who is the mayor of Oslo?") == ("mayor", {"oslo"})
+    assert question_office("Who is the Italian president?") == ("president", {"italy"})
+    assert question_office("Who won the race?") is None
+    assert names_office("Italian President Ada Conti spoke.", "president", frozenset({"italy"}), {"president", "italy"})
+    assert names_office("Ada Conti, the president of Italy, spoke.", "president", frozenset({"italy"}), {"president", "italy"})
+    assert not names_office("Brazilian President Ana Costa met the Italian delegation.", "president", frozenset({"italy"}),
+                            {"president", "italy"})
+    assert expected_type("In which city will the talks take place?") == "place"
+    assert expected_type("Where did Okafor study?") == "name"
+    assert has_type("The talks will be held in Geneva.", "place", "In which city will the talks take place?")
+    assert not has_type("The talks with Geneva officials went well.", "place", "In which city will the talks take place?")
+
+
+COUNCIL = (
+    "The council met on Monday. Mayor Okafor said the budget would fund two new schools.\n"
+    "Councillor Harrison voted against the budget, while the other members voted for it. "
+    "The chair of the finance committee is Councillor Lindqvist."
+)
+
+
+def council_grounder():
+    g = grounder()
+    p = Passage(1, "c1", "d1", "council.txt", COUNCIL, 0, len(COUNCIL), 0.8)
+    return g, g.evidence([p])
+
+
+def test_a_question_about_someone_else_doing_it_is_refused():
+    g, ev = council_grounder()
+    assert not g._role_conflict("How did Harrison vote on the budget?", ev)
+    assert g._role_conflict("How did Okafor vote on the budget?", ev)  # only Harrison's vote is reported
+    assert not g._role_conflict("What did Okafor say about the budget?", ev)
+    assert g._role_conflict("What did Harrison say about the schools?", ev)  # only Okafor speaks
+    assert not g._role_conflict("What did Okafor promise?", ev)  # the verb is not there: nothing to check
+
+
+def test_an_office_nobody_is_named_for_is_refused_and_any_unmentioned_name_refuses():
+    g, ev = council_grounder()
+    assert not g._office_unfilled("Who is the chair of the finance committee?", ev)
+    assert g._office_unfilled("Who is the chair of the Olympic committee?", ev)
+    g = Grounder(g.encode, Calibration(weights={}, bias=5.0, threshold=0.5, support_threshold=0.5))
+    assert g.decide("What did Okafor say about the budget?", ev).answerable
+    d = g.decide("What did Okafor say about Lagos?", ev)
+    assert not d.answerable and d.unmentioned == ["Lagos"]
