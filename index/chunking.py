@@ -85,6 +85,7 @@ def chunk_document(doc: Document, max_chars: int = 700, overlap_sentences: int =
     for i, group in enumerate(groups):
         start, end = group[0].start, group[-1].end
         chunks.append(
-            Chunk(doc_id=doc.id, source=doc.source, text=doc.text[start:end], start=start, end=end, index=i, title=doc.title)
+            Chunk(doc_id=doc.id, source=doc.source, text=doc.text[start:end], start=start, end=end, index=i, title=doc.title,
+                  page=doc.page_at(start))
         )
     return chunks

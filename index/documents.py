@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_right
 from dataclasses import dataclass, field
+
+# Between the pages of a paged document (PDF): a form feed on a line of its own. Sentences never cross
+# it (chunking splits at newlines), and a quote's page is its passage's page plus the breaks before it.
+PAGE_BREAK = "\f"
+PAGE_SEPARATOR = "\n" + PAGE_BREAK + "\n"
 
 
 def content_hash(*parts: str, length: int = 16) -> str:
@@ -22,10 +28,17 @@ class Document:
     source: str
     title: str = ""
     metadata: dict = field(default_factory=dict, compare=False)
+    pages: tuple[int, ...] = field(default=(), compare=False)  # start offset of each page (paged formats only)
 
     @property
     def id(self) -> str:
         return content_hash(self.text)
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding `offset`, or None for a document without pages."""
+        if not self.pages:
+            return None
+        return max(1, bisect_right(self.pages, offset))
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,7 @@ class Chunk:
     end: int
     index: int = 0
     title: str = ""
+    page: int | None = None  # page where the chunk starts (paged formats only); not part of the id
 
     @property
     def id(self) -> str:
@@ -52,4 +66,5 @@ class Chunk:
             "start": self.start,
             "end": self.end,
             "index": self.index,
+            **({"page": self.page} if self.page is not None else {}),  # stores cannot hold None values
         }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from index.documents import PAGE_BREAK
+
 
 @dataclass(frozen=True)
 class Passage:
@@ -18,6 +20,13 @@ class Passage:
     end: int
     score: float
     title: str = ""
+    page: int | None = None  # page where `text` starts (paged documents such as PDFs), else None
+
+    def page_at(self, offset: int) -> int | None:
+        """The page of document offset `offset` inside this passage: its first page plus the page breaks before it."""
+        if self.page is None:
+            return None
+        return self.page + self.text[: max(0, offset - self.start)].count(PAGE_BREAK)
 
 
 @dataclass(frozen=True)
@@ -30,11 +39,12 @@ class Citation:
     end: int
     doc_id: str = ""
     passage: int = 0  # which retrieved passage this quote is from (1-based)
+    page: int | None = None  # page where the quote starts (paged documents such as PDFs), else None
 
     def to_dict(self) -> dict:
         return {
             "n": self.n, "source": self.source, "chunk_id": self.chunk_id, "quote": self.quote,
-            "start": self.start, "end": self.end, "doc_id": self.doc_id,
+            "start": self.start, "end": self.end, "doc_id": self.doc_id, "page": self.page,
         }
 
 
@@ -89,6 +99,7 @@ class Answer:
             lines.append("")
             lines.append("Sources:")
             for c in self.citations:
-                lines.append(f"[{c.n}] {c.source} (chars {c.start}-{c.end})")
+                where = f"p. {c.page}, " if c.page is not None else ""
+                lines.append(f"[{c.n}] {c.source} ({where}chars {c.start}-{c.end})")
                 lines.append(f'    "{c.quote}"')
         return "\n".join(lines)

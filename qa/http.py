@@ -316,7 +316,7 @@ def create_app(service, *, ui: bool = True, warm_up: bool = True) -> FastAPI:
         return StreamingResponse(body_iter, media_type="text/event-stream", headers=SSE_HEADERS)
 
     # --- documents and collections -------------------------------------------------------------------------
-    @v1.post("/documents", status_code=201, summary="Upload documents (.txt, .md) into a collection")
+    @v1.post("/documents", status_code=201, summary="Upload documents (.txt, .md, .pdf, .docx, .html) into a collection")
     async def upload(files: list[UploadFile] = File(..., description=f"One or more {', '.join(UPLOAD_TYPES)} files"),
                      collection: str | None = Form(None)) -> dict:
         name = collection or config.collection

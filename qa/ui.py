@@ -63,7 +63,7 @@ def sources_html(answer: Answer | None) -> str:
             body = f"<mark>{html.escape(c.quote)}</mark>"
         blocks.append(
             f"<div class='gq-source' data-citation='{c.n}'><h4>[{c.n}] {html.escape(Path(c.source).name)}"
-            f" <span class='gq-muted'>chars {c.start}–{c.end}</span></h4><div class='gq-passage'>{body}</div></div>"
+            f" <span class='gq-muted'>{f'p. {c.page}, ' if c.page is not None else ''}chars {c.start}–{c.end}</span></h4><div class='gq-passage'>{body}</div></div>"
         )
     return "\n".join(blocks)
 
@@ -122,7 +122,7 @@ def build(service):
                 collection = gr.Dropdown(label="Collection", choices=[config.collection], value=config.collection,
                                          allow_custom_value=True)
                 sources = gr.HTML(sources_html(None), label="Sources", elem_id="sources")
-                files = gr.File(label="Add documents (.txt, .md)", file_count="multiple", file_types=list(UPLOAD_TYPES))
+                files = gr.File(label="Add documents (.txt, .md, .pdf, .docx, .html)", file_count="multiple", file_types=list(UPLOAD_TYPES))
                 upload_status = gr.Markdown()
         outputs = [chat, sources, question]
         ask_btn.click(ask, [question, chat, collection], outputs)

@@ -15,7 +15,7 @@ from index.store import check_collection_name
 from qa.config import Config
 from qa.errors import InvalidInput, UnsupportedFileType, UploadTooLarge
 
-UPLOAD_TYPES = (".txt", ".md", ".markdown")
+UPLOAD_TYPES = (".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm")
 
 
 def safe_upload_name(name: str) -> str:
@@ -37,7 +37,7 @@ def save_uploads(config: Config, collection: str, files: Sequence[tuple[str, byt
     """Check every file first (so one bad file saves none), then write each atomically. Returns the saved
     paths with their documents (whose ids are the ids the index will use)."""
     if not files:
-        raise InvalidInput("No files given. Send one or more .txt or .md files.")
+        raise InvalidInput(f"No files given. Send one or more {', '.join(UPLOAD_TYPES)} files.")
     if len(files) > config.max_upload_files:
         raise UploadTooLarge(f"{len(files)} files in one upload; the limit is {config.max_upload_files}. "
                              "Send them in smaller batches (or raise GROUNDQA_MAX_UPLOAD_FILES).")

@@ -290,7 +290,8 @@ def test_upload_limits_and_types(tmp_path):
     uploads = s.config.home / "uploads"
     with make_client(s) as c:
         assert_error(upload(c, ("../../x", b"no extension", "text/plain")), 415, "unsupported_file_type")
-        assert_error(upload(c, ("report.pdf", b"%PDF-1.4", "application/pdf")), 415, "unsupported_file_type")
+        assert_error(upload(c, ("report.odt", b"PK\x03\x04", "application/octet-stream")), 415, "unsupported_file_type")
+        assert_error(upload(c, ("report.pdf", b"%PDF-1.4", "application/pdf")), 422, "unreadable_document")
         assert_error(upload(c, ("bin.txt", b"\x00\x01\x02", "text/plain")), 422, "unreadable_document")
         assert_error(upload(c, ("latin1.txt", "café".encode("latin-1"), "text/plain")), 422, "unreadable_document")
         assert_error(upload(c, ("empty.md", b"  \n", "text/plain")), 422, "unreadable_document")
