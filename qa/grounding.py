@@ -25,7 +25,7 @@ import numpy as np
 from index.chunking import sentence_spans
 from qa.answers import Citation, Passage, SentenceReport
 from qa.terms import (content_terms, expected_type, has_type, name_terms, names_office, negated, normalize, proximity,
-                      question_office, question_role, salient_terms, stem, term, verb_subjects, words)
+                      question_office, question_role, salient_terms, stem, term, verb_subjects, wh_phrase_terms, words, focus_clause)
 
 Encode = Callable[[Sequence[str]], np.ndarray]  # texts -> unit vectors, one row each
 
@@ -310,7 +310,10 @@ class Grounder:
         return not any(has_type(s.text, kind, question) for s in on_topic)
 
     # --- verification and repair ---------------------------------------------------------------
-    def verify(self, raw: str, evidence: Evidence, question: str = "") -> list[Verified]:
+    def verify(self, raw: str, evidence: Evidence, question: str = "", filter_relevance: bool = True) -> list[Verified]:
+        """Each sentence of `raw` with its support and best quote. With `filter_relevance`, a supported sentence
+        far less on-topic than the answer's best is dropped (a model's digressions); extractive answers, whose
+        sentences were chosen for the question, keep them all."""
         pieces, seen = [], set()
         for sentence in answer_sentences(raw):
             text, markers = strip_markers(sentence)
@@ -345,19 +348,33 @@ class Grounder:
             out.append(Verified(text, support, support >= threshold, span, claimed, relevance))
         best = max((v.relevance for v in out if v.supported), default=0.0)
         for v in out:
-            v.relevant = v.relevance >= 0.75 * best and (best == 0.0 or v.relevance > 0.0)
+            v.relevant = not filter_relevance or (v.relevance >= 0.75 * best and (best == 0.0 or v.relevance > 0.0))
         return out
 
     @staticmethod
-    def _match(q_terms: set[str], span: Span, dense: float) -> float:
-        """How well a span answers a question: coverage of its terms, their proximity, similarity."""
+    def _match(q_terms: set[str], span: Span, dense: float, weights: dict[str, float] | None = None) -> float:
+        """How well a span answers a question: coverage of its terms (weighted by rarity when `weights` are
+        given), their proximity, similarity."""
         if not q_terms:
             return dense
-        cov = len(q_terms & span.terms) / len(q_terms)
+        if weights:
+            cov = sum(weights[t] for t in q_terms & span.terms) / sum(weights[t] for t in q_terms)
+        else:
+            cov = len(q_terms & span.terms) / len(q_terms)
         return 0.4 * cov + 0.3 * dense + 0.3 * cov * proximity(q_terms, span.text)
 
+    @staticmethod
+    def _rarity(terms: set[str], singles: list[Span]) -> dict[str, float]:
+        """Inverse sentence frequency of each term in the evidence: a name every sentence repeats says less
+        about which sentence answers than a verb only one sentence has."""
+        n = len(singles)
+        return {t: math.log(1.0 + n / max(1, sum(1 for s in singles if t in s.terms))) for t in terms}
+
     def extractive(self, question: str, evidence: Evidence, max_sentences: int = 2) -> str:
-        """The best-supported sentences of the passages for the question, each with its marker."""
+        """The best-supported sentences of the passages for the question, each with its marker. Besides the best
+        sentences for the whole question: the best one for its question clause when another clause only sets
+        the scene ("On the day of the vote, which leader ..."), and the best one naming the kind of thing asked
+        for ("Which anniversary ...") when the best sentence does not."""
         if not evidence.spans:
             return ""
         q_terms = content_terms(question)
@@ -377,6 +394,24 @@ class Grounder:
             seen.add(s.text)
             if len(picked) >= max_sentences:
                 break
+        extra: list[Span] = []
+        focus = focus_clause(question)
+        if focus:  # the words of the thing asked for are not in its answer ("which leader" -> "Macron")
+            f_terms = (content_terms(focus) - wh_phrase_terms(focus)) or content_terms(focus)
+            f_dense = evidence.dense(self.encode([focus])[0])
+            rarity = self._rarity(f_terms, singles)
+            extra.append(max(singles, key=lambda s: self._match(f_terms, s, float(f_dense[s.parts[0]]), rarity)))
+        asked = wh_phrase_terms(question)
+        if asked and not asked & picked[0].terms:
+            rank = {singles[i].text: r for r, (_, i) in enumerate(scored)}
+            having = [s for s in singles if asked & s.terms]
+            if having:
+                extra.append(min(having, key=lambda s: rank[s.text]))
+        ordered: list[Span] = []  # the best sentence, then these, then the other best ones
+        for s in picked[:1] + extra + picked[1:]:
+            if s.text not in {x.text for x in ordered}:
+                ordered.append(s)
+        picked = ordered[:max_sentences]
         picked.sort(key=lambda s: (s.passage, s.start))
         return " ".join(f"{s.text} [{s.passage}]" for s in picked)
 

@@ -191,12 +191,12 @@ class Service:
         g = self.grounder
         evidence = g.evidence(passages)
         decision = g.decide(q, evidence)
-        verified = g.verify(raw, evidence, q)
+        verified = g.verify(raw, evidence, q, filter_relevance=gen.name != "extractive")
         fallback = None
         answerable = decision.answerable
         if answerable:
             kept = [v for v in verified if v.kept]
-            extract = g.verify(g.extractive(q, evidence), evidence, q)
+            extract = g.verify(g.extractive(q, evidence), evidence, q, filter_relevance=False)
             best_relevance = max((v.relevance for v in extract), default=0.0)
             if not kept or max(v.relevance for v in kept) < 0.75 * best_relevance:
                 verified, fallback = extract, "extractive"

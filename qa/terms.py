@@ -351,3 +351,30 @@ def name_terms(text: str) -> set[str]:
     for s in sentence_spans(text):
         out |= {term(w) for w in words(normalize(text[s.start : s.end]))[1:] if _is_name(w)}
     return out
+
+
+_WH = re.compile(r"\b(?:which|what)\s+(?:(?:kind|kinds|type|types|sort|sorts)\s+of\s+)?(.*)", re.I)
+
+
+def wh_phrase_terms(question: str) -> set[str]:
+    """The words of the thing asked for after "which"/"what": "Which anniversary fell ..." -> {"anniversary"},
+    "which foreign leader was ..." -> {"foreign", "leader"}; stops at a function word or a past-tense verb."""
+    m = _WH.search(question)
+    if not m:
+        return set()
+    out = set()
+    for w in words(m.group(1))[:3]:
+        if not w.islower() or _is_stopword(w) or w.endswith("ed") or w in _IRREGULAR:
+            break
+        out.add(term(w))
+    return out
+
+
+def focus_clause(question: str) -> str | None:
+    """The clause holding the question word, when the question also has a clause that only sets the scene:
+    "On the day the vote was held, which leader was in town?" -> "which leader was in town?"."""
+    parts = [p.strip() for p in re.split(r"[,;]\s*", question) if p.strip()]
+    if len(parts) < 2:
+        return None
+    wh = [p for p in parts if re.match(r"(?:and\s+)?(?:\w+\s+)?(?:what|which|who|whom|whose|when|where|why|how)\b", p, re.I)]
+    return wh[0] if len(wh) == 1 else None

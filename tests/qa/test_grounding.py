@@ -225,3 +225,34 @@ def test_an_office_nobody_is_named_for_is_refused_and_any_unmentioned_name_refus
     assert g.decide("What did Okafor say about the budget?", ev).answerable
     d = g.decide("What did Okafor say about Lagos?", ev)
     assert not d.answerable and d.unmentioned == ["Lagos"]
+
+
+def test_question_clause_and_the_thing_asked_for():
+    from qa.terms import focus_clause, wh_phrase_terms
+
+    assert wh_phrase_terms("Which prize fell to Okafor after the vote?") == {"priz"}
+    assert wh_phrase_terms("What kind of budget did the council pass?") == {"budget"}
+    assert wh_phrase_terms("Which rival candidate was Okafor facing?") == {"rival", "candidat"}
+    assert wh_phrase_terms("How did Okafor vote?") == set()
+    assert focus_clause("After the budget passed, which councillor resigned?") == "which councillor resigned?"
+    assert focus_clause("Which councillor resigned?") is None
+
+
+ELECTION = (
+    "Polling stations opened at eight on the day the council approved the new budget. "
+    "Councillor Harrison campaigned in the market that morning. "
+    "Mayor Okafor was debating Ana Costa on local radio. "
+    "The prize for civic service went to the library volunteers."
+)
+
+
+def test_extractive_adds_the_sentence_for_the_question_clause_and_for_the_thing_asked_for():
+    g = grounder()
+    ev = g.evidence([Passage(1, "c1", "d1", "e.txt", ELECTION, 0, len(ELECTION), 0.8)])
+    text = g.extractive("On the day the council approved the new budget, who was Okafor debating?", ev)
+    assert "Ana Costa" in text and "Polling stations" in text
+    text = g.extractive("Which prize fell on the day the council approved the budget?", ev)
+    assert "library volunteers" in text
+    # every sentence the extractive answer chose is kept, however few question words it shares
+    verified = g.verify(text, ev, "Which prize fell on the day the council approved the budget?", filter_relevance=False)
+    assert all(v.kept for v in verified)
