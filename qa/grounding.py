@@ -41,6 +41,7 @@ _CLAUSE = re.compile(r"\s*[,;:—–]\s+|\s+[—–]\s*")
 PAIR_PENALTY = 0.05  # ... minus this for a two-sentence quote,
 NAME_PENALTY, NAME_PENALTY_CAP = 0.3, 0.6  # ... minus this for each name or number missing from the quote (capped),
 NEGATION_PENALTY = 0.6  # ... minus this when one of claim and quote is negated and the other is not,
+_FILLERS = frozenset("the a an of to in on at by for with and or is are was were be been it its this that".split())
 NUMBER_PENALTY = 0.5  # ... minus this when a number in the claim is not in the quote (numbers are exact facts).
 
 
@@ -350,6 +351,34 @@ class Grounder:
         for v in out:
             v.relevant = not filter_relevance or (v.relevance >= 0.75 * best and (best == 0.0 or v.relevance > 0.0))
         return out
+
+    def needs_fallback(self, verified: list[Verified], extract: list[Verified], question: str, evidence: Evidence) -> bool:
+        """Whether a generated answer should give way to the extractive one: nothing of it is kept; its
+        sentences are far less on-topic; most of its sentences are unsupported (a model making things up is not
+        trusted in its lucky sentences either); it only restates the question (no content word the question
+        lacks); or it disagrees with the extractive answer: none of its quotes holds a sentence that answers the
+        question nearly as well as the best one (a small model citing a neighbouring sentence for a claim it
+        does not make)."""
+        kept = [v for v in verified if v.kept]
+        if not kept:
+            return True
+        best_relevance = max((v.relevance for v in extract), default=0.0)
+        if max(v.relevance for v in kept) < 0.75 * best_relevance:
+            return True
+        if sum(1 for v in verified if v.supported) < 0.5 * len(verified):
+            return True
+        asked = {stem(w) for w in words(normalize(question))} | _FILLERS
+        if all({stem(w) for w in words(normalize(v.text))} <= asked for v in kept):
+            return True  # ("against" and "not" are answers too: every word counts but these)
+        q_terms = content_terms(question)
+        singles = [s for s in evidence.spans if len(s.parts) == 1]
+        if not singles:
+            return False
+        dense = evidence.dense(self.encode([question])[0])
+        match = {s.text: self._match(q_terms, s, float(dense[s.parts[0]])) for s in singles}
+        top = max(match.values())
+        good = {t for t, m in match.items() if m >= 0.9 * top}
+        return not any(t in v.span.text for v in kept if v.span is not None for t in good)
 
     @staticmethod
     def _match(q_terms: set[str], span: Span, dense: float, weights: dict[str, float] | None = None) -> float:

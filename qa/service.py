@@ -195,10 +195,8 @@ class Service:
         fallback = None
         answerable = decision.answerable
         if answerable:
-            kept = [v for v in verified if v.kept]
             extract = g.verify(g.extractive(q, evidence), evidence, q, filter_relevance=False)
-            best_relevance = max((v.relevance for v in extract), default=0.0)
-            if not kept or max(v.relevance for v in kept) < 0.75 * best_relevance:
+            if g.needs_fallback(verified, extract, q, evidence):
                 verified, fallback = extract, "extractive"
         grounded = g.compose(verified, evidence, keep)
         refused = not answerable or not grounded.citations

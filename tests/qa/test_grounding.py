@@ -256,3 +256,17 @@ def test_extractive_adds_the_sentence_for_the_question_clause_and_for_the_thing_
     # every sentence the extractive answer chose is kept, however few question words it shares
     verified = g.verify(text, ev, "Which prize fell on the day the council approved the budget?", filter_relevance=False)
     assert all(v.kept for v in verified)
+
+
+def test_a_generated_answer_gives_way_to_the_extractive_one_when_it_cannot_be_trusted():
+    g, ev = council_grounder()
+    q = "How did Councillor Harrison vote on the budget?"
+    extract = g.verify(g.extractive(q, ev), ev, q, filter_relevance=False)
+    good = g.verify("Harrison voted against the budget.", ev, q)
+    assert not g.needs_fallback(good, extract, q, ev)
+    echo = g.verify("Councillor Harrison did vote on the budget.", ev, q)  # restates the question
+    assert echo[0].kept and g.needs_fallback(echo, extract, q, ev)
+    invented = g.verify("Harrison voted against the budget. Lagos sent 40 buses. Oslo paid for them. Harrison wept.", ev, q)
+    assert g.needs_fallback(invented, extract, q, ev)  # most of it unsupported
+    elsewhere = g.verify("Mayor Okafor said the budget would fund two new schools.", ev, q)
+    assert elsewhere[0].kept and g.needs_fallback(elsewhere, extract, q, ev)  # true, but not what was asked
