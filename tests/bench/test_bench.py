@@ -48,7 +48,7 @@ def test_quick_run_writes_results_and_chart(tmp_path):
         assert metrics, section
         for name, value in metrics.items():
             assert isinstance(value, (int, float)) and math.isfinite(value), f"{section}.{name} = {value!r}"
-    expected = {"ingest.ingest_vs_raw", "ingest.ingest_vs_llama_index", "query.retrieval_p50_vs_raw",
+    expected = {"ingest.ingest_vs_raw", "ingest.ingest_vs_raw_same_backend", "ingest.ingest_vs_llama_index_same_chunking", "query.retrieval_p50_vs_raw",
                 "query.ask_local_vs_llama_index", "generate.generation_vs_raw"}
     assert expected <= set(doc["targets"])
     for t in doc["targets"].values():
