@@ -47,36 +47,12 @@ THREADS = 2
 # ---------------------------------------------------------------- export
 
 def export_onnx(model_dir: Path, out: Path) -> Path:
-    """BertModel of the shipped folder -> ONNX (inputs input_ids, attention_mask, token_type_ids;
-    output last_hidden_state), dynamic batch and sequence axes."""
-    if out.exists():
-        return out
-    import torch
-    from transformers import AutoModel
+    """The product's exporter (index/embeddings.py), so the trial measures exactly what ships."""
+    from index.embeddings import _export_onnx
 
-    bert = AutoModel.from_pretrained(str(model_dir), local_files_only=True, attn_implementation="eager").eval()
-
-    class Hidden(torch.nn.Module):  # keyword call: BertModel.forward's positional order changed in transformers 5
-        def __init__(self):
-            super().__init__()
-            self.bert = bert
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                             token_type_ids=token_type_ids).last_hidden_state
-
-    model = Hidden().eval()
-    ids = torch.ones(2, 16, dtype=torch.long)
-    axes = {0: "batch", 1: "seq"}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with torch.no_grad():
-        torch.onnx.export(
-            model, (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(out),
-            input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["last_hidden_state"],
-            dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
-                          "last_hidden_state": axes},
-            opset_version=17, dynamo=False,
-        )
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        _export_onnx(model_dir, out, THREADS)
     return out
 
 
