@@ -68,3 +68,12 @@ class Chunk:
             "index": self.index,
             **({"page": self.page} if self.page is not None else {}),  # stores cannot hold None values
         }
+
+    @classmethod
+    def from_metadata(cls, text: str, meta: dict) -> "Chunk":
+        """The chunk that `metadata()` described, with its text (as the stores keep them)."""
+        return cls(
+            doc_id=meta["doc_id"], source=meta["source"], text=text, start=int(meta["start"]), end=int(meta["end"]),
+            index=int(meta.get("index", 0)), title=meta.get("title", ""),
+            page=int(meta["page"]) if meta.get("page") is not None else None,
+        )

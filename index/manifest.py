@@ -192,14 +192,14 @@ class Manifest:
         """The chunks with these ids (all of them when None), in the order asked for."""
         sql = "SELECT c.chunk_id, c.meta, f.text FROM chunks c JOIN chunks_fts f ON f.rowid = c.rowid"
         if chunk_ids is None:
-            return [_chunk(m, t) for _, m, t in self._query(sql + " ORDER BY c.source, c.rowid")]
+            return [Chunk.from_metadata(t, json.loads(m)) for _, m, t in self._query(sql + " ORDER BY c.source, c.rowid")]
         got: dict[str, Chunk] = {}
         ids = list(chunk_ids)
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
             marks = ",".join("?" * len(part))
             for cid, m, t in self._query(sql + f" WHERE c.chunk_id IN ({marks})", part):
-                got[cid] = _chunk(m, t)
+                got[cid] = Chunk.from_metadata(t, json.loads(m))
         return [got[i] for i in ids if i in got]
 
     # --- keyword search ------------------------------------------------------------------------
@@ -272,25 +272,6 @@ class Manifest:
 def _entry(row: tuple) -> DocumentEntry:
     source, doc_id, path, title, chunk_ids, embed_model = row
     return DocumentEntry(source, doc_id, path, title, tuple(json.loads(chunk_ids)), embed_model)
-
-
-def _chunk(meta: str, text: str) -> Chunk:
-    m = json.loads(meta)
-    extra = {k: v for k, v in m.items() if k not in ("doc_id", "source", "title", "start", "end", "index")}
-    chunk = Chunk(doc_id=m["doc_id"], source=m["source"], text=text, start=int(m["start"]), end=int(m["end"]),
-                  index=int(m.get("index", 0)), title=m.get("title", ""))
-    return _with_extra(chunk, extra)
-
-
-def _with_extra(chunk: Chunk, extra: dict) -> Chunk:
-    """Fields later versions of Chunk carry (e.g. a PDF page) survive the round trip when Chunk has them."""
-    if not extra:
-        return chunk
-    from dataclasses import fields, replace
-
-    names = {f.name for f in fields(Chunk)}
-    known = {k: v for k, v in extra.items() if k in names}
-    return replace(chunk, **known) if known else chunk
 
 
 class Manifests:

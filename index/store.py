@@ -196,18 +196,18 @@ class ChromaStore:
             )
         hits = []
         for cid, text, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0]):
-            hits.append(Hit(chunk=_chunk(text, meta), chunk_id=cid, score=1.0 - float(dist)))
+            hits.append(Hit(chunk=Chunk.from_metadata(text, meta), chunk_id=cid, score=1.0 - float(dist)))
         return hits
 
     def get_chunks(self, name: str, chunk_ids: Sequence[str]) -> list[Chunk]:
         with self._rw.read():
             got = self._get(name).get(ids=list(chunk_ids), include=["documents", "metadatas"])
-        return [_chunk(t, m) for t, m in zip(got["documents"], got["metadatas"])]
+        return [Chunk.from_metadata(t, m) for t, m in zip(got["documents"], got["metadatas"])]
 
     def all_chunks(self, name: str) -> list[Chunk]:
         with self._rw.read():
             got = self._get(name).get(include=["documents", "metadatas"])
-        return [_chunk(t, m) for t, m in zip(got["documents"], got["metadatas"])]
+        return [Chunk.from_metadata(t, m) for t, m in zip(got["documents"], got["metadatas"])]
 
     def documents(self, name) -> list[StoredDocument]:
         with self._rw.read():
@@ -256,14 +256,6 @@ class ChromaStore:
             client.get_collection(side).modify(name=name)
         else:
             client.delete_collection(side)
-
-
-def _chunk(text: str, meta: dict) -> Chunk:
-    return Chunk(
-        doc_id=meta["doc_id"], source=meta["source"], text=text, start=int(meta["start"]), end=int(meta["end"]),
-        index=int(meta.get("index", 0)), title=meta.get("title", ""),
-        page=int(meta["page"]) if meta.get("page") is not None else None,
-    )
 
 
 def _side(name: str) -> str:

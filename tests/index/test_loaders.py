@@ -243,13 +243,11 @@ def test_pdf_text_per_page_with_page_offsets(tmp_path, two_pages):
 
 
 def test_pdf_pages_survive_the_store_and_the_manifest(two_pages):
-    from index.store import _chunk
-
-    doc = parse(two_pages, Path("log.pdf"))
+    doc = parse(two_pages, Path("log.pdf"))  # both stores rebuild chunks with Chunk.from_metadata
     for c in chunk_document(doc, max_chars=70):
-        assert _chunk(c.text, c.metadata()) == c
+        assert Chunk.from_metadata(c.text, c.metadata()) == c
     text_chunk = Chunk(doc_id="d", source="a.txt", text="x", start=0, end=1)
-    assert _chunk("x", text_chunk.metadata()).page is None
+    assert Chunk.from_metadata("x", text_chunk.metadata()).page is None
 
 
 def test_quotes_on_a_later_page_of_a_passage_cite_that_page(two_pages):
