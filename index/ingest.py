@@ -192,7 +192,8 @@ class Indexer:
             entries, missing = {}, []
             by_path = {e.path: e for e in manifest.documents() if e.path}
             for t in targets:
-                found = [manifest.document(t)] if manifest.document(t) else manifest.by_doc_id(t)
+                entry = manifest.document(t)
+                found = [entry] if entry else manifest.by_doc_id(t)
                 if not found:
                     resolved = str(Path(t).expanduser().resolve())
                     found = [e for p, e in by_path.items() if p == resolved or _under(p, Path(resolved))]
