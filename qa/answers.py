@@ -61,6 +61,21 @@ class SentenceReport:
                 "supported": self.supported, "relevant": self.relevant}
 
 
+@dataclass(frozen=True)
+class ClaimCheck:
+    """The verifier's verdict on one claim against given passages (`Service.check_claim`)."""
+
+    claim: str
+    supported: bool
+    support: float  # the similarity prior, 0..1
+    reason: str  # "supported" or why not (e.g. "not_found", "role_mismatch", "negation", "number_mismatch")
+    quote: str | None = None  # the passage text that supports it best
+
+    def to_dict(self) -> dict:
+        return {"claim": self.claim, "supported": self.supported, "support": round(self.support, 4),
+                "reason": self.reason, "quote": self.quote}
+
+
 @dataclass
 class Answer:
     question: str

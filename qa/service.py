@@ -16,7 +16,7 @@ from index.embeddings import Embedder, SentenceTransformerEmbedder
 from index.ingest import Indexer, IngestReport, Progress
 from index.manifest import Manifests
 from index.store import ChromaStore, Store, StoredDocument, check_collection_name
-from qa.answers import Answer
+from qa.answers import Answer, ClaimCheck, Passage
 from qa.config import GENERATORS, Config
 from qa.errors import CollectionNotFound, ConfigError, EmptyQuestion, InvalidInput, NotFound, QuestionTooLong
 from qa.generators import ExtractiveGenerator, Generator, LocalGenerator, OpenAIGenerator
@@ -218,6 +218,20 @@ class Service:
             answerability=decision.probability,
         )
         yield Event("answer", answer=answer)
+
+    def check_claim(self, claim: str, passages: Sequence[str], question: str = "") -> ClaimCheck:
+        """Verify one claim (an answer sentence) against passages given as plain text, exactly as an answer
+        sentence is verified in `ask` (the verifier benchmark, `qa eval --dataset claims`, calls this)."""
+        ps = [Passage(n=i, chunk_id=f"given-{i}", doc_id="", source=f"passage {i}", text=t, start=0, end=len(t),
+                      score=1.0) for i, t in enumerate(passages, 1)]
+        g = self.grounder
+        verified = g.verify(claim, g.evidence(ps), question, filter_relevance=False)
+        if not verified:
+            return ClaimCheck(claim, False, 0.0, "not_found", None)
+        worst = min(verified, key=lambda v: (v.supported, v.support))
+        reason = getattr(worst, "reason", None) or ("supported" if worst.supported else "not_found")
+        return ClaimCheck(claim, all(v.supported for v in verified), float(worst.support), reason,
+                          worst.span.text if worst.span is not None else None)
 
     def warm_up(self, generator: str | None = None) -> None:
         """Load the embedding model and the generator now rather than on the first question."""
