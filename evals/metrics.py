@@ -3,9 +3,11 @@ retrieved passages as dicts) and returns a `MetricResult`: the aggregate score a
 question (None where the metric does not apply to that question, e.g. refusal accuracy on an
 answerable question). Aggregates are means over the questions that have a score.
 
-Citation metrics follow ALCE (Gao et al., 2023) with our offline support scorer in place of an NLI
-model: a sentence is supported when the grounder's support score of the sentence against its cited
-quotes reaches the calibrated support threshold.
+Judges are independent of the judged: `citation_precision` / `citation_recall` compare citations with
+the dataset's evidence spans (`gold_citations`), and `contradicted` checks answer sentences against the
+gold evidence. The ALCE-style citation scores (Gao et al., 2023) computed with the pipeline's own
+support scorer are reported only as `self_citation_recall`, `self_citation_precision` and
+`self_grounding`: a pipeline judged by its own scorer reads 1.0 while its answers are wrong.
 """
 
 from __future__ import annotations
@@ -285,3 +287,123 @@ def latency(examples: Sequence[Example], timings: dict[str, dict[str, float]]) -
             name = f"latency_{stage}_p{q}"
             out[name] = MetricResult(name, percentile(per.values(), q), per)
     return out
+
+
+# --- judges independent of the judged -------------------------------------------------------------
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def gold_spans(example: Example, documents: dict[str, str]) -> list[tuple[str, int, int]]:
+    """(source, start, end) of each evidence string of the example in the documents: exact first, then
+    ignoring whitespace differences; searched in its gold sources when it names them, else everywhere."""
+    if not example.evidence:
+        return []
+    sources = [s for s in example.gold_sources if s in documents] or list(documents)
+    out = []
+    for ev in example.evidence:
+        ev = ev.strip()
+        if not ev:
+            continue
+        found = False
+        for src in sources:
+            text = documents[src]
+            i = text.find(ev)
+            while i >= 0:
+                out.append((src, i, i + len(ev)))
+                found = True
+                i = text.find(ev, i + 1)
+        if not found:  # the same words, other whitespace
+            pattern = re.compile(r"\s+".join(re.escape(w) for w in ev.split()))
+            for src in sources:
+                for m in pattern.finditer(documents[src]):
+                    out.append((src, m.start(), m.end()))
+    return out
+
+
+def _overlaps(c: dict, spans: list[tuple[str, int, int]]) -> bool:
+    s, e = c.get("start"), c.get("end")
+    if not isinstance(s, int) or not isinstance(e, int):
+        return False
+    return any(c.get("source") == src and s < end and start < e for src, start, end in spans)
+
+
+def gold_citations(examples: Sequence[Example], answers: dict[str, dict | None],
+                   documents: dict[str, str]) -> dict[str, MetricResult]:
+    """Citations judged against the dataset's evidence, not by the pipeline's own support scorer.
+    citation_precision: share of an answer's citations whose quote overlaps a gold evidence span;
+    citation_recall: 1 when at least one citation overlaps gold evidence. Both on answered answerable
+    questions that have evidence."""
+    precision, recall = {}, {}
+    for ex in examples:
+        a = answers.get(ex.id)
+        spans = gold_spans(ex, documents) if ex.answerable else []
+        cites = [] if is_refusal(a) else (a.get("citations") or [])
+        if not spans or is_refusal(a):
+            precision[ex.id] = recall[ex.id] = None
+            continue
+        hits = [_overlaps(c, spans) for c in cites]
+        precision[ex.id] = (sum(hits) / len(hits)) if hits else 0.0
+        recall[ex.id] = 1.0 if any(hits) else 0.0
+    return {"citation_precision": _mean("citation_precision", precision),
+            "citation_recall": _mean("citation_recall", recall)}
+
+
+def short_answer_exact(examples: Sequence[Example], answers: dict[str, dict | None]) -> MetricResult:
+    """On answerable questions where the system gave a `short_answer`: 1 when it equals a reference answer
+    (normalised) or contains one as whole words and adds at most three words."""
+    per = {}
+    for ex in examples:
+        a = answers.get(ex.id)
+        short = (a or {}).get("short_answer") if not is_refusal(a) else None
+        if not ex.answerable or not ex.answers or not short:
+            per[ex.id] = None
+            continue
+        s = normalize(short)
+        ok = any(s == normalize(r) or (contains(short, r) and len(s.split()) <= len(normalize(r).split()) + 3)
+                 for r in ex.answers)
+        per[ex.id] = 1.0 if ok else 0.0
+    return _mean("short_answer_exact", per)
+
+
+_MARKUP = re.compile(r"(^|\s)#{1,6}\s|```|~~~|^\s*[-*+]\s|\s[-*+]\s{1,3}\S.*\[\d+\]$|^\s*\|.*\|\s*$|<[a-z][^>]*>", re.M)
+
+
+def markup_free(examples: Sequence[Example], answers: dict[str, dict | None]) -> MetricResult:
+    """Share of answers given whose sentences carry no Markdown or HTML syntax (heading marks, code fences,
+    list bullets, table pipes, tags)."""
+    per = {}
+    for ex in examples:
+        a = answers.get(ex.id)
+        if is_refusal(a):
+            per[ex.id] = None
+            continue
+        claims = answer_claims(a)
+        per[ex.id] = 0.0 if any(_MARKUP.search(c.text) for c in claims) else 1.0
+    return _mean("markup_free", per)
+
+
+MISMATCH_REASONS = frozenset({"role_mismatch", "object_mismatch", "negation", "number_mismatch", "entity_mismatch"})
+
+
+def contradicted(examples: Sequence[Example], answers: dict[str, dict | None], documents: dict[str, str],
+                 check) -> MetricResult:
+    """Per answered answerable question: 1 when a sentence of the answer, checked claim by claim against the
+    gold evidence and its own quotes (`check(claim, passages, question)` -> ClaimCheck), is contradicted
+    (a role, object, negation, number or entity mismatch), else 0. Lower is better."""
+    per = {}
+    for ex in examples:
+        a = answers.get(ex.id)
+        if not ex.answerable or is_refusal(a) or not ex.evidence:
+            per[ex.id] = None
+            continue
+        quotes = [c.get("quote", "") for c in a.get("citations") or []]
+        passages = list(dict.fromkeys([e for e in ex.evidence if e.strip()] + [q for q in quotes if q.strip()]))
+        bad = 0.0
+        for claim in answer_claims(a):
+            verdict = check(claim.text, passages, ex.question)
+            if not verdict.supported and verdict.reason in MISMATCH_REASONS:
+                bad = 1.0
+                break
+        per[ex.id] = bad
+    return _mean("contradicted", per)

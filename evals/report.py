@@ -13,8 +13,10 @@ from qa.errors import InvalidInput, PathNotFound
 # Metric order in tables, and whether higher is better.
 QUALITY = [
     ("hit@1", True), ("hit@k", True), ("mrr@10", True), ("f1", True), ("recall", True), ("contains", True),
-    ("citation_recall", True), ("citation_precision", True), ("quote_exact", True), ("grounding", True),
-    ("refusal_accuracy", True), ("false_refusal", False),
+    ("short_answer_exact", True), ("contradicted", False),
+    ("citation_recall", True), ("citation_precision", True), ("quote_exact", True),
+    ("refusal_accuracy", True), ("false_refusal", False), ("markup_free", True),
+    ("self_citation_recall", True), ("self_citation_precision", True), ("self_grounding", True),
 ]
 EXPLAIN = {
     "hit@1": "gold passage (ClapNQ) or an evidence sentence (seed) is the first passage retrieved",
@@ -23,12 +25,18 @@ EXPLAIN = {
     "f1": "token F1 of the answer against the best reference answer (answerable questions; a refusal scores 0)",
     "recall": "share of the reference answer's tokens found in the answer",
     "contains": "an accepted short answer appears verbatim (normalised) in the answer",
-    "citation_recall": "share of answer sentences supported by their own cited quotes (ALCE, offline support scorer)",
-    "citation_precision": "share of citations that support their sentence alone or are needed for it",
+    "short_answer_exact": "the system's short_answer equals a reference answer (or holds it, adding at most 3 words)",
+    "contradicted": "share of answered answerable questions with a sentence the claims check finds contradicted "
+                    "by the gold evidence or its own quotes (role, object, negation, number, entity; lower is better)",
+    "citation_recall": "share of answered answerable questions with a citation overlapping the dataset's evidence",
+    "citation_precision": "share of citations whose quote overlaps the dataset's evidence (independent of the pipeline)",
     "quote_exact": "share of citation quotes equal to document[start:end]; must be 1.0",
-    "grounding": "share of answer sentences supported by the passages the system retrieved",
     "refusal_accuracy": "share of unanswerable questions refused",
     "false_refusal": "share of answerable questions refused (lower is better)",
+    "markup_free": "share of answers with no Markdown/HTML syntax in their sentences",
+    "self_citation_recall": "SELF-JUDGED: answer sentences supported by their quotes per the pipeline's own scorer",
+    "self_citation_precision": "SELF-JUDGED: citations supporting their sentence per the pipeline's own scorer",
+    "self_grounding": "SELF-JUDGED: answer sentences the pipeline's own scorer finds in the retrieved passages",
 }
 
 
@@ -85,6 +93,8 @@ def badness(row: dict) -> float:
         return 0.0 if refused else 1.5 + float(a.get("answerability") or 0.0) * 0.1
     if refused:
         return 1.4
+    if sc.get("contradicted"):
+        return 1.6  # answered, and its own sources say otherwise: the worst kind of failure
     wrong = 1.0 - max(sc.get("contains") or 0.0, sc.get("recall") or 0.0)
     unsupported = 1.0 - (sc.get("citation_recall") if sc.get("citation_recall") is not None else 1.0)
     return 0.8 * wrong + 0.4 * unsupported
@@ -147,7 +157,8 @@ def markdown(run: EvalRun, rows: list[dict]) -> str:
         lines.append("None: every answer was right, cited and refused when it should be.")
     for i, r in enumerate(worst, 1):
         a = r["answer"] or {}
-        kind = ("error" if r["error"] else "answered an unanswerable question" if not r["answerable"]
+        kind = ("error" if r["error"] else "answered but contradicted by its sources" if r["scores"].get("contradicted")
+                else "answered an unanswerable question" if not r["answerable"]
                 else "refused an answerable question" if a.get("refused") else "weak answer")
         lines += [f"### {i}. {r['system']} · {r['id']} · {kind}", "",
                   f"- question: {r['question']}",

@@ -46,6 +46,7 @@ class Config:
     api_key: str | None = field(default=None, repr=False)  # GROUNDQA_API_KEY: required by /v1 and the UI when set
     max_upload_bytes: int = 10_000_000  # per uploaded file
     max_upload_files: int = 20  # per upload request
+    without: str = ""  # comma-separated rule/feature/heuristic names switched off (ablations; qa/decisions.py)
 
     def __post_init__(self):
         if not isinstance(self.generator, str) or not self.generator:

@@ -272,3 +272,62 @@ def test_worst_failures_take_turns_across_systems():
     got = worst_failures(rows, 4)
     assert [r["system"] for r in got].count("b") == 1 and len(got) == 4
     assert all(not r["answer"]["refused"] for r in got)  # a correct refusal is no failure
+
+
+# --- independent judges ---------------------------------------------------------------------------
+DOC = "Intro sentence here. " + Q1 + " " + Q2  # Q1 at 21..63, Q2 after it
+
+
+def test_gold_citations_by_hand():
+    docs = {"doc.txt": DOC}
+    s1, s2 = DOC.index(Q1), DOC.index(Q2)
+    right, wrong = cite(1, Q1, start=s1), cite(2, Q2, start=s2)
+    given = {"a": answer("x [1].", [right]), "b": answer("x [1] [2].", [right, wrong]), "c": answer("x [1].", [wrong]),
+             "d": answer("", refused=True)}
+    got = M.gold_citations([ex("a"), ex("b"), ex("c"), ex("d"), ex("u", answerable=False)], given, docs)
+    assert got["citation_precision"].per_question == {"a": 1.0, "b": 0.5, "c": 0.0, "d": None, "u": None}
+    assert got["citation_recall"].per_question == {"a": 1.0, "b": 1.0, "c": 0.0, "d": None, "u": None}
+    assert got["citation_precision"].score == pytest.approx(0.5)
+    # another document with the same words is not the evidence
+    other = cite(1, Q1, source="other.txt", start=0)
+    assert M.gold_citations([ex("a", gold=("doc.txt",))], {"a": answer("x", [other])},
+                            {**docs, "other.txt": Q1})["citation_precision"].score == 0.0
+
+
+def test_gold_spans_tolerate_whitespace_only():
+    e = Example("a", "q?", ["x"], True, ["heavy  rain\nflooded the harbour"])
+    assert M.gold_spans(e, {"d": "Heavy rain. heavy rain flooded the harbour."}) == [("d", 12, 42)]
+    assert M.gold_spans(Example("b", "q?", ["x"], True, ["not there"]), {"d": "abc"}) == []
+
+
+def test_short_answer_exact():
+    e = Example("a", "How did the US vote?", ["against", "voted against"], True, [])
+    assert M.short_answer_exact([e], {"a": {"answer": "x", "short_answer": "Against"}}).score == 1.0
+    assert M.short_answer_exact([e], {"a": {"answer": "x", "short_answer": "voted against it"}}).score == 1.0
+    assert M.short_answer_exact([e], {"a": {"answer": "x", "short_answer": "in favour"}}).score == 0.0
+    assert M.short_answer_exact([e], {"a": {"answer": "x"}}).score is None  # no short answer: not scored
+
+
+def test_markup_free():
+    given = {"a": answer("Use the CORSMiddleware [1]."), "b": answer("## Enabling HTTP/2 [1]."),
+             "c": answer("```python [1]."), "d": answer("", refused=True)}
+    got = M.markup_free([ex(k) for k in "abcd"], given)
+    assert got.per_question == {"a": 1.0, "b": 0.0, "c": 0.0, "d": None}
+
+
+def test_contradicted_uses_the_claim_check_on_gold_evidence():
+    from qa.answers import ClaimCheck
+
+    def check(claim, passages, question):
+        assert Q1 in passages  # the gold evidence is always among what the claim is checked against
+        if "invasion" in claim:
+            return ClaimCheck(claim, False, 0.9, "object_mismatch")
+        if "unknown" in claim:
+            return ClaimCheck(claim, False, 0.1, "not_found")  # not found is not a contradiction
+        return ClaimCheck(claim, True, 0.9, "supported")
+
+    given = {"a": answer("The US voted against the invasion [1].", [cite(1, Q1)]),
+             "b": answer("The US voted against it [1]. Something unknown [1].", [cite(1, Q1)]),
+             "c": answer("", refused=True)}
+    got = M.contradicted([ex("a"), ex("b"), ex("c")], given, {"doc.txt": DOC}, check)
+    assert got.per_question == {"a": 1.0, "b": 0.0, "c": None}

@@ -5,6 +5,8 @@ import pytest
 
 from qa.answers import Passage
 from qa.grounding import Calibration, Grounder, answer_sentences, strip_markers
+from qa.decisions import Switches, office_unfilled, role_conflict
+from qa.errors import InvalidInput
 from tests.fakes import HashEmbedder
 
 pytestmark = pytest.mark.unit
@@ -210,21 +212,40 @@ def council_grounder():
 
 def test_a_question_about_someone_else_doing_it_is_refused():
     g, ev = council_grounder()
-    assert not g._role_conflict("How did Harrison vote on the budget?", ev)
-    assert g._role_conflict("How did Okafor vote on the budget?", ev)  # only Harrison's vote is reported
-    assert not g._role_conflict("What did Okafor say about the budget?", ev)
-    assert g._role_conflict("What did Harrison say about the schools?", ev)  # only Okafor speaks
-    assert not g._role_conflict("What did Okafor promise?", ev)  # the verb is not there: nothing to check
+    assert not role_conflict("How did Harrison vote on the budget?", ev)
+    assert role_conflict("How did Okafor vote on the budget?", ev)  # only Harrison's vote is reported
+    assert not role_conflict("What did Okafor say about the budget?", ev)
+    assert role_conflict("What did Harrison say about the schools?", ev)  # only Okafor speaks
+    assert not role_conflict("What did Okafor promise?", ev)  # the verb is not there: nothing to check
 
 
 def test_an_office_nobody_is_named_for_is_refused_and_any_unmentioned_name_refuses():
     g, ev = council_grounder()
-    assert not g._office_unfilled("Who is the chair of the finance committee?", ev)
-    assert g._office_unfilled("Who is the chair of the Olympic committee?", ev)
+    assert not office_unfilled("Who is the chair of the finance committee?", ev)
+    assert office_unfilled("Who is the chair of the Olympic committee?", ev)
     g = Grounder(g.encode, Calibration(weights={}, bias=5.0, threshold=0.5, support_threshold=0.5))
     assert g.decide("What did Okafor say about the budget?", ev).answerable
     d = g.decide("What did Okafor say about Lagos?", ev)
     assert not d.answerable and d.unmentioned == ["Lagos"]
+    assert d.rule == "unmentioned" and d.reason == "not_mentioned"
+
+
+def test_switching_a_rule_off_changes_only_the_decision_it_made():
+    g, ev = council_grounder()
+    always = Calibration(weights={}, bias=5.0, threshold=0.5, support_threshold=0.5)  # the model alone would answer
+    q = "How did Okafor vote on the budget?"  # only the role rule refuses this one
+    on = Grounder(g.encode, always).decide(q, ev)
+    assert not on.answerable and on.rule == "role_conflict" and on.reason == "role_mismatch"
+    off = Grounder(g.encode, always, Switches.without("role_conflict")).decide(q, ev)
+    assert off.answerable and off.rule is None
+    # a question the other rules refuse stays refused without the role rule
+    assert Grounder(g.encode, always, Switches.without("role_conflict")).decide(
+        "What did Okafor say about Lagos?", ev).rule == "unmentioned"
+
+
+def test_unknown_switch_names_are_a_clear_error():
+    with pytest.raises(InvalidInput, match="role_conflict"):
+        Switches.without("role_conflicts")
 
 
 def test_question_clause_and_the_thing_asked_for():

@@ -56,8 +56,23 @@ def test_invented_answer_is_not_shown_as_fact(fake_service, seed_copy):
     fake_service.script["text"] = "China voted in favour of the resolution [1]."
     answer = fake_service.ask("How did China vote?")
     assert answer.refused and answer.citations == []
-    assert "China voted" in answer.raw_answer
-    assert "not contain" in answer.answer
+    assert "not contain" in answer.answer and answer.refusal_reason == "not_mentioned"
+
+
+def test_a_refused_question_never_reaches_the_generator(fake_service, seed_copy):
+    fake_service.ingest([seed_copy])
+    gen = fake_service.generator("scripted")
+    fake_service.script["text"] = "China voted in favour of the resolution [1]."
+    before = len(gen.seen)
+    events = list(fake_service.ask_stream("How did China vote?"))
+    assert len(gen.seen) == before  # the generator was not called
+    assert [e.kind for e in events] == ["answer"]  # nothing streamed as a draft
+    answer = events[0].answer
+    assert answer.refused and answer.raw_answer == "" and answer.timings_ms["generate"] == 0.0
+    assert answer.refusal_reason == "not_mentioned"
+    fake_service.script["text"] = "The US voted against it [1]."
+    answered = fake_service.ask("How did the US vote?")
+    assert len(gen.seen) == before + 1 and not answered.refused and answered.refusal_reason is None
 
 
 def test_model_refusal_falls_back_to_the_passage_that_answers(fake_service, seed_copy):

@@ -1,0 +1,164 @@
+"""Decisions are data: every refusal rule, refusal-model feature and answer-picking heuristic is a named,
+documented unit that can be switched off by name (`qa eval --without NAME`, `qa eval --ablate`).
+
+A refusal rule looks at the question and the evidence (the retrieved passages, split into sentences)
+and says whether the passages cannot answer it; the first rule that fires gives the answer its
+`refusal_reason`. Rules run before any generation: a refused question never reaches the generator.
+
+`Switches` is the one frozen object that carries which units are off; the `Grounder` consults it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+from qa.errors import InvalidInput
+from qa.terms import (content_terms, expected_type, has_type, name_terms, names_office, question_office, question_role,
+                      verb_subjects)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from qa.grounding import Evidence
+
+
+@dataclass(frozen=True)
+class Unit:
+    name: str
+    kind: str  # "rule" (refusal rule), "feature" (refusal-model input), "heuristic" (answer picking / support)
+    doc: str
+    reason: str = ""  # the refusal_reason a rule reports
+
+
+# --- refusal rules ----------------------------------------------------------------------------------
+def role_conflict(question: str, evidence: "Evidence") -> bool:
+    """The question says who did it ("How did Russia vote?"), the passages have the verb, but every
+    occurrence whose subject can be read has someone else doing it ("the US voting against it")."""
+    role = question_role(question)
+    if not role:
+        return False
+    subject, verb = role
+    names = frozenset().union(*(name_terms(p.text) for p in evidence.passages)) if evidence.passages else frozenset()
+    other = False
+    for s in evidence.spans:
+        if len(s.parts) > 1:
+            continue
+        for found in verb_subjects(s.text, verb, names):
+            if found is None:
+                continue
+            if subject & found:
+                return False
+            other = True
+    return other
+
+
+def office_unfilled(question: str, evidence: "Evidence") -> bool:
+    """"Who is the president of X?" where the passages speak of presidents but never name one of X."""
+    office = question_office(question)
+    if not office:
+        return False
+    role, owner = office
+    asked = content_terms(question)
+    singles = [s for s in evidence.spans if len(s.parts) == 1]
+    if not any(role in s.terms for s in singles):
+        return False
+    return not any(names_office(s.text, role, owner, asked) for s in singles)
+
+
+def type_absent(question: str, evidence: "Evidence", on_topic: float = 0.5) -> bool:
+    """A question asking for a date, a number or a place, where no on-topic sentence (sharing at least
+    `on_topic` of the question's terms) holds one, cannot be answered."""
+    kind = expected_type(question)
+    if kind not in ("time", "number", "place"):
+        return False
+    q_terms = content_terms(question)
+    near = [s for s in evidence.spans if len(s.parts) == 1 and q_terms and len(q_terms & s.terms) / len(q_terms) >= on_topic]
+    return not any(has_type(s.text, kind, question) for s in near)
+
+
+RuleCheck = Callable[[str, "Evidence"], bool]
+
+RULES: dict[str, tuple[Unit, RuleCheck | None]] = {
+    "unmentioned": (Unit("unmentioned", "rule", "The question names a name or number that no retrieved passage "
+                         "mentions.", "not_mentioned"), None),
+    "type_absent": (Unit("type_absent", "rule", type_absent.__doc__ or "", "no_expected_answer_type"), type_absent),
+    "role_conflict": (Unit("role_conflict", "rule", role_conflict.__doc__ or "", "role_mismatch"), role_conflict),
+    "office_unfilled": (Unit("office_unfilled", "rule", office_unfilled.__doc__ or "", "office_unfilled"), office_unfilled),
+    "answerability": (Unit("answerability", "rule", "The calibrated refusal model's probability is below its threshold "
+                           "(qa/calibration.json).", "low_answerability"), None),
+}
+
+FEATURES: dict[str, Unit] = {u.name: u for u in (
+    Unit("q_cov", "feature", "Share of the question's terms in the best-covering sentence."),
+    Unit("q_dense", "feature", "Best embedding similarity of the question with a passage sentence."),
+    Unit("best", "feature", "Best question-to-sentence match (coverage, proximity, similarity)."),
+    Unit("missing_salient", "feature", "Share of the question's names and numbers no passage mentions."),
+    Unit("top_score", "feature", "The top passage's dense retrieval score."),
+    Unit("margin", "feature", "Top passage score minus the second's."),
+    Unit("type_missing", "feature", "The best sentence holds no answer of the type the question asks for."),
+)}
+
+HEURISTICS: dict[str, Unit] = {u.name: u for u in (
+    Unit("focus_clause", "heuristic", "Extractive: also pick the best sentence for the question's own clause when "
+         "another clause only sets the scene."),
+    Unit("wh_phrase", "heuristic", "Extractive: also pick the best sentence naming the kind of thing asked for "
+         "('Which anniversary ...') when the best sentence does not."),
+    Unit("agreement_fallback", "heuristic", "A generated answer gives way to the extractive one when none of its "
+         "quotes answers the question nearly as well as the best sentence."),
+    Unit("relevance_filter", "heuristic", "Supported sentences of a generated answer far less on-topic than its "
+         "best are left out."),
+    Unit("relations", "heuristic", "Relation-level support: an answer sentence's predicate, roles, negation, "
+         "numbers and entities must match one quoted sentence (or an adjacent pair)."),
+)}
+
+UNITS: dict[str, Unit] = {**{n: u for n, (u, _) in RULES.items()}, **FEATURES, **HEURISTICS}
+
+
+@dataclass(frozen=True)
+class Switches:
+    """Which named units are switched off (for ablations); everything is on by default."""
+
+    disabled: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self):
+        unknown = sorted(set(self.disabled) - set(UNITS))
+        if unknown:
+            raise InvalidInput(f"Unknown rule/feature/heuristic name(s): {', '.join(unknown)}. "
+                               f"Choose from: {', '.join(UNITS)} (see `qa eval --list-units`).")
+
+    @classmethod
+    def without(cls, names: str | list[str] | tuple[str, ...] | frozenset | None) -> "Switches":
+        if not names:
+            return cls()
+        if isinstance(names, str):
+            names = [n.strip() for n in names.split(",") if n.strip()]
+        return cls(frozenset(names))
+
+    def on(self, name: str) -> bool:
+        return name not in self.disabled
+
+
+def first_refusal(question: str, evidence: "Evidence", switches: Switches, low_answerability: bool,
+                  unmentioned: list[str]) -> str | None:
+    """The name of the first refusal rule that fires, in the order of RULES (the specific reasons first, the
+    calibrated model last), or None to answer."""
+    for name, (_, check) in RULES.items():
+        if not switches.on(name):
+            continue
+        if name == "answerability":
+            fired = low_answerability
+        elif name == "unmentioned":
+            fired = bool(unmentioned)
+        else:
+            fired = check(question, evidence)
+        if fired:
+            return name
+    return None
+
+
+def describe() -> str:
+    """The units, one line each (`qa eval --list-units`)."""
+    lines = []
+    for u in UNITS.values():
+        doc = " ".join(u.doc.split())
+        lines.append(f"{u.name:<20} {u.kind:<10} {('-> ' + u.reason) if u.reason else '':<28} {doc}")
+    return "\n".join(lines)
