@@ -8,12 +8,15 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+from evals.splits import SPLIT_CHOICES
 from qa.config import GENERATORS
 from qa.errors import InvalidInput
 
 USAGE_EXAMPLES = """examples:
   qa eval --dataset seed --systems bm25,dense,hybrid,groundqa:extractive,groundqa:local,llamaindex
-  qa eval --dataset clapnq --generator extractive            # the fixed 50+50 ClapNQ dev subset
+  qa eval --dataset clapnq --generator extractive            # ClapNQ test split: the fixed 50+50 dev subset
+  qa eval --dataset musique --systems bm25,hybrid --limit 20  # 20 multi-hop questions of the test split
+  qa eval --dataset docs --split tune                         # Starlette docs questions you may tune on
   qa eval --dataset my.jsonl --docs my-docs/ --limit 20
   qa eval --dataset seed --predictions other-system.jsonl --systems ""
   qa eval --compare runs/A runs/B
@@ -23,10 +26,18 @@ USAGE_EXAMPLES = """examples:
 def eval_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qa eval", description="Run the evaluation suite and write a report.",
                                 epilog=USAGE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dataset", default="seed", help="seed, clapnq or the path of a JSONL file (default seed)")
-    p.add_argument("--docs", help="documents for a JSONL dataset (file or folder); for clapnq the folder with the dev files")
-    p.add_argument("--limit", type=int, help="number of questions (half answerable, half unanswerable)")
-    p.add_argument("--all", action="store_true", help="every question of the dataset")
+    p.add_argument("--dataset", default="seed",
+                   help="seed, clapnq, musique, docs or the path of a JSONL file (default seed); "
+                        "the built-in ones live in evals/data")
+    p.add_argument("--docs", help="documents for a JSONL dataset (file or folder); for clapnq the folder with the "
+                                  "dev files (default: $GROUNDQA_CLAPNQ or evals/data/clapnq)")
+    p.add_argument("--split", choices=SPLIT_CHOICES,
+                   help="tune (may be fitted against), test (held out, report only) or all. Default: test for "
+                        "clapnq, musique and docs; all for seed and for a JSONL file (a file without \"split\" "
+                        "fields has every question in both splits); all with --all")
+    p.add_argument("--limit", type=int, help="number of questions of the split (half answerable, half unanswerable)")
+    p.add_argument("--all", action="store_true",
+                   help="every question of the split, no --limit (and --split all unless --split is given)")
     p.add_argument("--generator", help=f"generator for `groundqa`: {', '.join(GENERATORS)} (default: configured)")
     p.add_argument("--systems", default="bm25,dense,hybrid,groundqa",
                    help="comma-separated: bm25, dense, hybrid, groundqa, groundqa:GENERATOR, llamaindex (default bm25,dense,hybrid,groundqa)")
@@ -48,9 +59,13 @@ def run_eval_command(argv: Sequence[str]) -> int:
     if args.compare:
         print(compare(Path(args.compare[0]), Path(args.compare[1])), end="")
         return 0
+    if args.dataset == "claims":  # the verifier benchmark (evals/claims.py): --split, --out, --home, --threads, --quiet
+        from evals.claims import claims_command
+
+        return claims_command(args)
     if args.limit is not None and args.limit < 1:
         raise InvalidInput(f"--limit must be a positive number of questions, got {args.limit}.")
-    options = EvalOptions(dataset=args.dataset, docs=args.docs, limit=args.limit, all=args.all,
+    options = EvalOptions(dataset=args.dataset, docs=args.docs, limit=args.limit, all=args.all, split=args.split,
                           generator=args.generator, systems=args.systems, predictions=args.predictions,
                           top_k=args.top_k, home=args.home, threads=args.threads)
     run = run_eval(options, progress=not args.quiet)
@@ -61,7 +76,7 @@ def run_eval_command(argv: Sequence[str]) -> int:
     m = metrics_json(run)
     keys = {"hit@k": f"hit@{run.top_k}", "mrr@10": "mrr@10", "f1": "f1", "contains": "contains",
             "citation_recall": "cite_rec", "citation_precision": "cite_prec", "quote_exact": "quote_ex",
-            "grounding": "grounded", "refusal_accuracy": "refuse_ok", "false_refusal": "false_ref",
+            "contradicted": "contra", "refusal_accuracy": "refuse_ok", "false_refusal": "false_ref",
             "latency_total_p50": "p50_ms"}
     print(f"{'system':<22}" + "".join(f"{h:>10}" for h in keys.values()))
     for name, vals in m["metrics"].items():

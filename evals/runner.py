@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
 from evals import metrics as M
 from evals.datasets import (
-    Dataset, Example, clapnq, load_documents, load_jsonl, seed_dataset, seed_documents,
+    DOCS_DOCUMENTS, Dataset, Example, clapnq, docs_dataset, load_documents, musique, read_jsonl, seed_dataset,
+    seed_documents, select_split,
 )
 from evals.progress import ProgressBar
+from evals.splits import check_split
 from evals.systems import (
     GroundQASystem, LlamaIndexSystem, Prediction, PredictionsSystem, RetrievalSystem, System, parse_systems,
 )
@@ -27,6 +29,7 @@ class EvalOptions:
     docs: str | None = None
     limit: int | None = None
     all: bool = False
+    split: str | None = None  # tune, test or all; None: the dataset's default (see default_split)
     generator: str | None = None
     systems: str = "bm25,dense,hybrid,groundqa"
     predictions: str | None = None
@@ -74,25 +77,60 @@ def balanced(examples: Sequence[Example], limit: int | None) -> list[Example]:
     return [e for e in examples if e.id in picked]
 
 
-def load_dataset(spec: str, docs: str | None = None, limit: int | None = None, all: bool = False) -> Dataset:
-    """`seed`, `clapnq` or the path of a JSONL file (whose documents come from `docs`)."""
+HELD_OUT = ("clapnq", "musique", "docs")  # built-in sets whose `qa eval` default is their test split
+
+
+def default_split(spec: str, all: bool = False) -> str:
+    """`test` for clapnq, musique and docs; `all` for seed, a JSONL file, and whenever `all` is set."""
+    return "test" if spec in HELD_OUT and not all else "all"
+
+
+def load_dataset(spec: str, docs: str | None = None, limit: int | None = None, all: bool = False,
+                 split: str | None = None) -> Dataset:
+    """`seed`, `clapnq`, `musique`, `docs` or the path of a JSONL file (whose documents come from `docs`).
+
+    `split` (tune, test or all; None: `default_split`) picks the questions first, then `limit` takes a
+    balanced subset of them (unless `all`). The documents never depend on the split, so the eval
+    collection is shared by every split. A JSONL file without any "split" field is unsplit: every split
+    holds all its questions; once a line has one, the lines without one are `tune`."""
+    split = check_split(split if split is not None else default_split(spec, all))
+
+    def pick(examples: list[Example]) -> list[Example]:
+        chosen = select_split(examples, split)
+        if not chosen:
+            raise InvalidInput(f"Dataset {spec!r} has no questions in split {split!r}. Pick another --split, "
+                               "or --split all.")
+        return balanced(chosen, None if all else limit)
+
     if spec == "seed":
         documents = load_documents([docs]) if docs else seed_documents()
-        return Dataset("seed", balanced(seed_dataset(), None if all else limit), documents)
+        return Dataset("seed", pick(seed_dataset()), documents, split)
     if spec == "clapnq":
-        examples, documents = clapnq(docs, limit=limit, all=all)
-        return Dataset("clapnq", examples, documents)
+        examples, documents = clapnq(docs, all=True)
+        return Dataset("clapnq", pick(examples), documents, split)
+    if spec == "musique":
+        if docs:
+            raise InvalidInput("--docs does not apply to --dataset musique: its questions and paragraphs are "
+                               "in evals/data/musique. Leave --docs out.")
+        examples, documents = musique()
+        return Dataset("musique", pick(examples), documents, split)
+    if spec == "docs":
+        if docs:
+            raise InvalidInput("--docs does not apply to --dataset docs: its documents are "
+                               f"{DOCS_DOCUMENTS}. Leave --docs out.")
+        return Dataset("docs", pick(docs_dataset()), load_documents([DOCS_DOCUMENTS]), split)
     path = Path(spec)
     if not path.suffix and not path.exists():
-        raise InvalidInput(f"Unknown dataset {spec!r}. Use `--dataset seed`, `--dataset clapnq` "
-                           "or the path of a JSONL file with --docs pointing at its documents.")
-    examples = load_jsonl(path)
+        raise InvalidInput(f"Unknown dataset {spec!r}. Use `--dataset seed`, `--dataset clapnq`, `--dataset musique`, "
+                           "`--dataset docs` or the path of a JSONL file with --docs pointing at its documents.")
+    examples, has_split = read_jsonl(path, "tune")
     if not docs:
         raise InvalidInput(f"--docs is required with a dataset file ({spec}): pass the file or folder of "
                            "documents its questions are about, e.g. `--docs seeds/`.")
     if not Path(docs).exists():
         raise PathNotFound(f"Documents not found: {docs}. Pass an existing file or folder with --docs.")
-    return Dataset(path.stem, balanced(examples, None if all else limit), load_documents([docs]))
+    chosen = pick(examples) if has_split else balanced(examples, None if all else limit)
+    return Dataset(path.stem, chosen, load_documents([docs]), split)
 
 
 # --- indexing -------------------------------------------------------------------------------------
@@ -119,7 +157,7 @@ def build_system(name: str, service, collection: str, top_k: int) -> System:
 
 
 def score(examples: Sequence[Example], predictions: Sequence[Prediction], scorer: M.SupportScorer,
-          documents: dict[str, str], top_k: int, answers: bool) -> dict[str, M.MetricResult]:
+          documents: dict[str, str], top_k: int, answers: bool, check=None) -> dict[str, M.MetricResult]:
     passages = {p.example_id: p.passages for p in predictions if p.passages}
     out: dict[str, M.MetricResult] = {}
     if passages:
@@ -129,11 +167,19 @@ def score(examples: Sequence[Example], predictions: Sequence[Prediction], scorer
     if answers:
         given = {p.example_id: p.answer for p in predictions}
         out.update(M.answer_correctness(examples, given))
-        out.update(M.citation_quality(examples, given, scorer))
+        out["short_answer_exact"] = M.short_answer_exact(examples, given)
+        out.update(M.gold_citations(examples, given, documents))  # judged against the dataset's evidence
         out["quote_exact"] = M.quote_exactness(examples, given, documents)
-        out["grounding"] = M.grounding_share(examples, given, passages, scorer)
         out["refusal_accuracy"] = M.refusal_accuracy(examples, given)
         out["false_refusal"] = M.false_refusal_rate(examples, given)
+        out["markup_free"] = M.markup_free(examples, given)
+        if check is not None:
+            out["contradicted"] = M.contradicted(examples, given, documents, check)
+        # judged by the pipeline's own support scorer: named so, never the headline
+        self_judged = M.citation_quality(examples, given, scorer)
+        out["self_citation_recall"] = self_judged["citation_recall"]
+        out["self_citation_precision"] = self_judged["citation_precision"]
+        out["self_grounding"] = M.grounding_share(examples, given, passages, scorer)
     out.update(M.latency(examples, {p.example_id: p.timings_ms for p in predictions}))
     return out
 
@@ -144,12 +190,13 @@ def run_eval(options: EvalOptions, service=None, progress: bool = True,
 
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     t_start = time.perf_counter()
-    dataset = load_dataset(options.dataset, options.docs, options.limit, options.all)
+    dataset = load_dataset(options.dataset, options.docs, options.limit, options.all, options.split)
+    options = replace(options, split=dataset.split)  # the report records the split actually used
     if service is None:
         service = qa.open(home=options.home, generator=options.generator, top_k=options.top_k, threads=options.threads)
     top_k = options.top_k or service.config.top_k
     names = [] if options.predictions and options.systems == "" else parse_systems(options.systems, service.config.generator)
-    log(f"dataset {dataset.name}: {len(dataset.examples)} questions "
+    log(f"dataset {dataset.name} (split {dataset.split}): {len(dataset.examples)} questions "
         f"({sum(e.answerable for e in dataset.examples)} answerable), {len(dataset.documents)} documents")
     t0 = time.perf_counter()
     collection = ensure_indexed(service, dataset, progress)
@@ -172,7 +219,7 @@ def run_eval(options: EvalOptions, service=None, progress: bool = True,
             if bar:
                 bar.update(1)
         seconds = time.perf_counter() - t
-        metrics = score(dataset.examples, preds, scorer, documents, top_k, system.answers)
+        metrics = score(dataset.examples, preds, scorer, documents, top_k, system.answers, service.check_claim)
         run.systems.append(SystemRun(system.name, system.answers, preds, metrics, seconds))
     run.seconds = time.perf_counter() - t_start
     return run

@@ -6,6 +6,8 @@ import hashlib
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
+from index.structure import decode_units, encode_units
+
 # Between the pages of a paged document (PDF): a form feed on a line of its own. Sentences never cross
 # it (chunking splits at newlines), and a quote's page is its passage's page plus the breaks before it.
 PAGE_BREAK = "\f"
@@ -53,6 +55,8 @@ class Chunk:
     index: int = 0
     title: str = ""
     page: int | None = None  # page where the chunk starts (paged formats only); not part of the id
+    section: str = ""  # the section path ("Middleware › CORSMiddleware") of its first unit; "" when none
+    units: tuple = ()  # (start, end, kind) of its units (index/structure.py), relative to `start`
 
     @property
     def id(self) -> str:
@@ -67,6 +71,8 @@ class Chunk:
             "end": self.end,
             "index": self.index,
             **({"page": self.page} if self.page is not None else {}),  # stores cannot hold None values
+            **({"section": self.section} if self.section else {}),
+            **({"units": encode_units(self.units, 0)} if self.units else {}),  # compact JSON (stores hold scalars)
         }
 
     @classmethod
@@ -76,4 +82,5 @@ class Chunk:
             doc_id=meta["doc_id"], source=meta["source"], text=text, start=int(meta["start"]), end=int(meta["end"]),
             index=int(meta.get("index", 0)), title=meta.get("title", ""),
             page=int(meta["page"]) if meta.get("page") is not None else None,
+            section=meta.get("section") or "", units=decode_units(meta.get("units")),
         )

@@ -26,6 +26,7 @@ from index.errors import EmbeddingModelMismatch, NotFound, QAError
 from index.loaders import expand_paths, load
 from index.manifest import Change, Manifest, Manifests
 from index.store import Store, check_collection_name
+from index.structure import embedding_text
 
 Progress = Callable[[int, int, str], None]
 
@@ -134,7 +135,7 @@ class Indexer:
 
     def _embed_batch(self, batch: list[_Prepared]) -> list[_Prepared]:
         """One encode call for the chunks of many documents (small documents embed far faster together)."""
-        vectors = self.embedder.embed([c.text for p in batch for c in p.chunks])
+        vectors = self.embedder.embed([embedding_text(c.section, c.text) for p in batch for c in p.chunks])
         at = 0
         for p in batch:
             p.vectors, at = vectors[at : at + len(p.chunks)], at + len(p.chunks)
@@ -267,7 +268,7 @@ class Indexer:
         vectors: list[list[float]] = []
         step = 128
         for i in range(0, len(chunks), step):
-            vectors += self.embedder.embed([c.text for c in chunks[i : i + step]])
+            vectors += self.embedder.embed([embedding_text(c.section, c.text) for c in chunks[i : i + step]])
             if progress:
                 progress(min(i + step, len(chunks)), len(chunks), chunks[min(i + step, len(chunks)) - 1].source)
         fingerprint = self.embedder.fingerprint

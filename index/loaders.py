@@ -107,7 +107,8 @@ def _parse_text(data: bytes, path: Path, source: str | None) -> Document:
     if not text.strip():
         raise DocumentError(f"Cannot ingest {path}: the file is empty.")
     title = _title(text, path)
-    return Document(text=text, source=source or str(path), title=title)
+    fmt = "markdown" if path.suffix.lower() in (".md", ".markdown") else "text"
+    return Document(text=text, source=source or str(path), title=title, metadata={"format": fmt})
 
 
 def _title(text: str, path: Path) -> str:
@@ -132,6 +133,9 @@ _BLOCKS = {
 _LINES = {"br", "li", "dt", "dd", "tr", "option", "legend"}
 _CELLS = {"td", "th"}
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+_UNIT_KINDS = {"h1": "heading", "h2": "heading", "h3": "heading", "h4": "heading", "h5": "heading", "h6": "heading",
+               "p": "prose", "dt": "prose", "dd": "prose", "caption": "prose", "figcaption": "prose", "li": "list_item",
+               "tr": "table_row", "pre": "code", "blockquote": "quote"}
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 _SPACES = re.compile(r"\s+")
 _KEEP_SPACE, _KEEP_TAB = "\x01", "\x02"  # a space or tab inside <pre>, while the text is tidied
@@ -151,6 +155,7 @@ class _VisibleText(HTMLParser):
         self.heading: list[str] | None = None
         self.headings: list[str] = []
         self.cells = 0  # cells seen in the current table row
+        self.events: list[tuple[int, bool, str]] = []  # (index in parts, opens?, tag) of the unit elements
 
     def handle_starttag(self, tag, attrs):
         if tag == "body" and self.skip and self.skip[0] == "head":  # <head> never closed
@@ -166,6 +171,8 @@ class _VisibleText(HTMLParser):
             self.skip.append(tag)
             return
         self._break(tag)
+        if tag in _UNIT_KINDS:
+            self.events.append((len(self.parts), True, tag))
         if tag == "tr":
             self.cells = 0
         elif tag in _CELLS:
@@ -200,6 +207,8 @@ class _VisibleText(HTMLParser):
         if tag in _HEADINGS and self.heading is not None:
             self.headings.append("".join(self.heading))
             self.heading = None
+        if tag in _UNIT_KINDS:
+            self.events.append((len(self.parts), False, tag))
         if tag != "br":  # </br> is read by browsers as <br>, handled at the start tag
             self._break(tag)
 
@@ -231,10 +240,64 @@ class _VisibleText(HTMLParser):
         return True
 
     def text(self) -> str:
+        return self.text_and_units()[0]
+
+    def text_and_units(self) -> tuple[str, list]:
+        """The visible text (lines stripped, at most one blank line in a row, no outer whitespace) and its
+        units (index/structure.py): where each heading, paragraph, list item, row, <pre> and quote landed."""
         raw = "".join(self.parts)
-        lines = [line.strip(" \t\xa0") for line in raw.split("\n")]
-        text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
-        return text.replace(_KEEP_SPACE, " ").replace(_KEEP_TAB, "\t")
+        chars: list[str] = []
+        src: list[int] = []  # for each character of the text, its index in `raw`
+        at = 0
+        for line in raw.split("\n"):
+            a, b = at, at + len(line)
+            while a < b and raw[a] in " \t\xa0":
+                a += 1
+            while b > a and raw[b - 1] in " \t\xa0":
+                b -= 1
+            chars += raw[a:b]
+            src += range(a, b)
+            at += len(line) + 1
+            if at <= len(raw):
+                chars.append("\n")
+                src.append(at - 1)
+        keep = [i for i, c in enumerate(chars) if c != "\n" or i < 2 or chars[i - 1] != "\n" or chars[i - 2] != "\n"]
+        chars, src = [chars[i] for i in keep], [src[i] for i in keep]
+        a, b = 0, len(chars)
+        while a < b and chars[a].isspace():
+            a += 1
+        while b > a and chars[b - 1].isspace():
+            b -= 1
+        chars, src = chars[a:b], src[a:b]
+        text = "".join(chars).replace(_KEEP_SPACE, " ").replace(_KEEP_TAB, "\t")
+        return text, self._units(text, src)
+
+    def _units(self, text: str, src: list[int]) -> list:
+        from bisect import bisect_left
+
+        from index.structure import SECTION_SEP, units_from_blocks
+
+        offsets = [0]
+        for part in self.parts:
+            offsets.append(offsets[-1] + len(part))
+        blocks, stack, sections = [], [], []
+        cuts = self.events + [(len(self.parts), False, "")]
+        at = 0
+        for index, opens, tag in cuts:
+            pos = bisect_left(src, offsets[index])
+            kind = _UNIT_KINDS[stack[-1]] if stack else "prose"
+            if pos > at and text[at:pos].strip():
+                if kind == "heading":
+                    level = int(stack[-1][1])
+                    title = _SPACES.sub(" ", text[at:pos]).strip()
+                    sections = [s for s in sections if s[0] < level] + [(level, title)]
+                blocks.append((at, pos, kind, SECTION_SEP.join(t for _, t in sections)))
+            at = pos
+            if opens:
+                stack.append(tag)
+            elif tag in stack:
+                del stack[len(stack) - 1 - stack[::-1].index(tag):]
+        return units_from_blocks(text, blocks)
 
 
 def _parse_html(data: bytes, path: Path, source: str | None) -> Document:
@@ -249,12 +312,13 @@ def _parse_html(data: bytes, path: Path, source: str | None) -> Document:
     except Exception as exc:  # html.parser is lenient; anything it still rejects is a broken page
         raise DocumentError(f"Cannot ingest {path}: the HTML could not be read ({exc}). "
                             "Open it in a browser and save it again, or save its text as .txt.") from None
-    text = parser.text()
+    text, units = parser.text_and_units()
     if not text:
         raise DocumentError(f"Cannot ingest {path}: the page has no visible text (is it built by JavaScript, "
                             "or only images?). Save the page as shown in a browser, or copy its text into a .txt file.")
     title = next((t for t in (_SPACES.sub(" ", t).strip() for t in parser.titles + parser.headings) if t), "")
-    return Document(text=text, source=source or str(path), title=title[:120] or _title(text, path))
+    return Document(text=text, source=source or str(path), title=title[:120] or _title(text, path),
+                    metadata={"format": "html", "units": units})
 
 
 def _decode_html(data: bytes, path: Path) -> str:
@@ -356,12 +420,15 @@ def _parse_docx(data: bytes, path: Path, source: str | None) -> Document:
         from docx.table import Table
 
         document = docx.Document(io.BytesIO(data))
-        blocks = []
+        blocks, styles = [], []
         for item in document.iter_inner_content():
             if isinstance(item, Table):
-                blocks.extend(_table_rows(item))
+                rows = _table_rows(item)
+                blocks.extend(rows)
+                styles.extend(["table"] * len(rows))
             else:
                 blocks.append(item.text)
+                styles.append(_style_name(item))
         core_title = document.core_properties.title or ""
     except Exception as exc:
         hint = (" It looks like an older .doc file or another format renamed to .docx: open it in Word or "
@@ -374,7 +441,43 @@ def _parse_docx(data: bytes, path: Path, source: str | None) -> Document:
         raise DocumentError(f"Cannot ingest {path}: the document has no text. "
                             "If it holds scanned pages as images, export it to PDF and run OCR first.")
     title = _SPACES.sub(" ", core_title).strip()[:120] or _title(text, path)
-    return Document(text=text, source=source or str(path), title=title)
+    return Document(text=text, source=source or str(path), title=title,
+                    metadata={"format": "docx", "units": _docx_units(text, blocks, styles)})
+
+
+def _style_name(paragraph) -> str:
+    try:
+        return paragraph.style.name or ""
+    except Exception:  # a style the document references but does not define
+        return ""
+
+
+def _docx_units(text: str, blocks: list[str], styles: list[str]) -> list:
+    """Units of a Word document: heading styles ("Heading 1", "Title") give the section path."""
+    from index.structure import SECTION_SEP, units_from_blocks
+
+    found, sections, at = [], [], 0
+    for block, style in zip(blocks, styles):
+        if not block:
+            continue
+        start, end = at, at + len(block)
+        at = end + 2
+        name = style.lower()
+        heading = re.match(r"heading\s*(\d)", name)
+        if heading or name == "title":
+            level = int(heading.group(1)) if heading else 0
+            sections = [x for x in sections if x[0] < level] + [(level, _SPACES.sub(" ", block).strip())]
+            found.append((start, end, "heading", SECTION_SEP.join(t for _, t in sections)))
+            continue
+        section = SECTION_SEP.join(t for _, t in sections)
+        if style == "table":
+            row_start = start
+            for row in block.split("\n"):
+                found.append((row_start, row_start + len(row), "table_row", section))
+                row_start += len(row) + 1
+        else:
+            found.append((start, end, "list_item" if "list" in name else "prose", section))
+    return units_from_blocks(text, found)
 
 
 def _table_rows(table) -> list[str]:

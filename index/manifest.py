@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from index.documents import Chunk
+from index.structure import identifier_words, keyword_extra
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -44,6 +45,9 @@ CREATE TABLE IF NOT EXISTS journal (
 );
 """
 
+# Parsed passages (index/linguistics.py), made on first use and kept: one row per distinct text.
+ANNOTATIONS_SCHEMA = "CREATE TABLE IF NOT EXISTS annotations (key TEXT PRIMARY KEY, data TEXT NOT NULL)"
+
 # Words too common to help BM25 find anything (FTS5 has no stop list of its own). "us" is kept: it is
 # far more often the US in a question than the pronoun.
 STOPWORDS = frozenset(
@@ -55,9 +59,34 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def keyword_terms(text: str) -> list[str]:
-    """The words of `text` worth matching, lower-cased, without stop words, deduplicated in order."""
-    words = [w.lower() for w in _WORD.findall(text)]
+    """The words of `text` worth matching, lower-cased, without stop words, deduplicated in order; an
+    identifier also gives its words (`follow_redirects` -> follow, redirects; `CORSMiddleware` -> cors, middleware)."""
+    words = []
+    for w in _WORD.findall(text):
+        words.append(w.lower())
+        split = identifier_words(w)
+        if split:
+            words += split[0].split()
     return list(dict.fromkeys(w for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())))
+
+
+def fts_text(chunk: Chunk) -> str:
+    """What the keyword index holds for a chunk: its exact text first (read back by `chunks`), then its
+    section path and its identifiers split into words (index/structure.py), which are searched, never quoted."""
+    extra = keyword_extra(chunk.section, chunk.text)
+    return f"{chunk.text}{_EXTRA}{extra}" if extra else chunk.text
+
+
+_EXTRA = "\n\u2063"  # between a chunk's text and its extra indexed words (an invisible separator: not a token)
+
+
+def _from_row(text: str, meta: dict) -> Chunk:
+    n = int(meta["end"]) - int(meta["start"])
+    if text[n : n + len(_EXTRA)] == _EXTRA:
+        text = text[:n]
+    elif _EXTRA in text:
+        text = text[: text.rfind(_EXTRA)]
+    return Chunk.from_metadata(text, meta)
 
 
 @dataclass(frozen=True)
@@ -192,14 +221,14 @@ class Manifest:
         """The chunks with these ids (all of them when None), in the order asked for."""
         sql = "SELECT c.chunk_id, c.meta, f.text FROM chunks c JOIN chunks_fts f ON f.rowid = c.rowid"
         if chunk_ids is None:
-            return [Chunk.from_metadata(t, json.loads(m)) for _, m, t in self._query(sql + " ORDER BY c.source, c.rowid")]
+            return [_from_row(t, json.loads(m)) for _, m, t in self._query(sql + " ORDER BY c.source, c.rowid")]
         got: dict[str, Chunk] = {}
         ids = list(chunk_ids)
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
             marks = ",".join("?" * len(part))
             for cid, m, t in self._query(sql + f" WHERE c.chunk_id IN ({marks})", part):
-                got[cid] = Chunk.from_metadata(t, json.loads(m))
+                got[cid] = _from_row(t, json.loads(m))
         return [got[i] for i in ids if i in got]
 
     # --- keyword search ------------------------------------------------------------------------
@@ -237,7 +266,7 @@ class Manifest:
                             "INSERT INTO chunks (chunk_id, source, meta) VALUES (?, ?, ?)",
                             (chunk.id, chunk.source, json.dumps(chunk.metadata(), sort_keys=True)),
                         )
-                        db.execute("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)", (cur.lastrowid, chunk.text))
+                        db.execute("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)", (cur.lastrowid, fts_text(chunk)))
                     db.execute(
                         "INSERT INTO documents (source, doc_id, path, title, chunk_ids, embed_model) VALUES (?, ?, ?, ?, ?, ?)",
                         (c.source, c.doc_id, c.path, c.title, json.dumps(c.new_ids), fingerprint),
@@ -267,6 +296,38 @@ class Manifest:
             candidates.extend(new_ids if state == "writing" else old_ids)
         known = self.known(candidates)
         return [i for i in dict.fromkeys(candidates) if i not in known]
+
+    # --- linguistic annotations (index/linguistics.py), keyed by a hash of model, format and text ----------
+    def _annotations_db(self) -> sqlite3.Connection:
+        db = self._db()
+        if getattr(self, "_annotations_conn", None) is not db:  # once per connection
+            db.execute(ANNOTATIONS_SCHEMA)
+            self._annotations_conn = db
+        return db
+
+    def get_annotations(self, keys: Sequence[str]) -> dict[str, str]:
+        """Stored annotations (JSON) of the given keys that are here."""
+        out: dict[str, str] = {}
+        ids = list(keys)
+        with self._lock:
+            db = self._annotations_db()
+            for i in range(0, len(ids), 500):
+                part = ids[i : i + 500]
+                marks = ",".join("?" * len(part))
+                out.update(db.execute(f"SELECT key, data FROM annotations WHERE key IN ({marks})", part).fetchall())
+        return out
+
+    def put_annotations(self, items: dict[str, str]) -> None:
+        if not items:
+            return
+        with self._lock:
+            self._annotations_db()
+        with self._transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO annotations (key, data) VALUES (?, ?)", list(items.items()))
+
+    def count_annotations(self) -> int:
+        with self._lock:
+            return self._annotations_db().execute("SELECT count(*) FROM annotations").fetchone()[0]
 
 
 def _entry(row: tuple) -> DocumentEntry:

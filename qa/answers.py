@@ -21,6 +21,8 @@ class Passage:
     score: float
     title: str = ""
     page: int | None = None  # page where `text` starts (paged documents such as PDFs), else None
+    section: str = ""  # section path of the chunk ("Middleware › CORSMiddleware"); "" when none
+    units: tuple = ()  # (start, end, kind) of the chunk's units relative to `text` (index/structure.py); () if unknown
 
     def page_at(self, offset: int) -> int | None:
         """The page of document offset `offset` inside this passage: its first page plus the page breaks before it."""
@@ -40,11 +42,13 @@ class Citation:
     doc_id: str = ""
     passage: int = 0  # which retrieved passage this quote is from (1-based)
     page: int | None = None  # page where the quote starts (paged documents such as PDFs), else None
+    section: str = ""  # section path of the quoted passage; "" when none (null in JSON)
 
     def to_dict(self) -> dict:
         return {
             "n": self.n, "source": self.source, "chunk_id": self.chunk_id, "quote": self.quote,
             "start": self.start, "end": self.end, "doc_id": self.doc_id, "page": self.page,
+            "section": self.section or None,
         }
 
 
@@ -55,10 +59,11 @@ class SentenceReport:
     support: float
     supported: bool
     relevant: bool = True  # whether it addresses the question (supported but off-topic sentences are left out)
+    reason: str = ""  # "supported" or why not (qa.relations.REASONS: "role_mismatch", "negation", "not_found", ...)
 
     def to_dict(self) -> dict:
         return {"text": self.text, "citations": list(self.citations), "support": round(self.support, 4),
-                "supported": self.supported, "relevant": self.relevant}
+                "supported": self.supported, "relevant": self.relevant, "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -91,11 +96,14 @@ class Answer:
     raw_answer: str = ""  # what the generator wrote, before verification
     fallback: str | None = None  # set when the service replaced the generator's answer (e.g. "extractive")
     answerability: float = 0.0  # the refusal model's probability that the passages answer the question
+    refusal_reason: str | None = None  # why it refused (a code documented in qa/decisions.py), None when answered
+    short_answer: str | None = None  # the answer's phrase from a cited quote ("against it", "Yes"), None if none
 
     def to_dict(self) -> dict:
         return {
             "question": self.question,
             "answer": self.answer,
+            "short_answer": self.short_answer,
             "refused": self.refused,
             "citations": [c.to_dict() for c in self.citations],
             "generator": self.generator,
@@ -106,10 +114,16 @@ class Answer:
             "raw_answer": self.raw_answer,
             "fallback": self.fallback,
             "answerability": round(self.answerability, 4),
+            "refusal_reason": self.refusal_reason,
         }
 
+    def lead_text(self) -> str:
+        """The answer led by its short answer (what chat clients show as the message content)."""
+        return f"{self.short_answer}\n\n{self.answer}" if self.short_answer else self.answer
+
     def to_text(self) -> str:
-        lines = [self.answer]
+        lines = [f"Answer: {self.short_answer}", ""] if self.short_answer else []
+        lines.append(self.answer)
         if self.citations:
             lines.append("")
             lines.append("Sources:")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -24,8 +24,11 @@ import numpy as np
 
 from index.chunking import sentence_spans
 from qa.answers import Citation, Passage, SentenceReport
-from qa.terms import (content_terms, expected_type, has_type, name_terms, names_office, negated, normalize, proximity,
-                      question_office, question_role, salient_terms, stem, term, verb_subjects, wh_phrase_terms, words, focus_clause)
+from qa.decisions import RULES, Switches, first_refusal
+from qa import relations
+from index.linguistics import Annotation, Annotator, default_annotator
+from qa.terms import (content_terms, expected_type, has_type, negated, normalize, proximity, salient_terms, stem, term,
+                      wh_phrase_terms, words, focus_clause)
 
 Encode = Callable[[Sequence[str]], np.ndarray]  # texts -> unit vectors, one row each
 
@@ -65,12 +68,14 @@ class Evidence:
     all_terms: frozenset
     clause_vectors: np.ndarray = None  # clauses of long sentences, so a long sentence is not diluted ...
     clause_owner: np.ndarray = None  # ... each row's single-sentence index
+    annotator: Annotator | None = None  # spaCy annotations for the relation check (default: the shared one) ...
+    _annotations: dict = field(default_factory=dict, repr=False)  # ... made on first use: passage n -> Annotation
 
     @classmethod
     def build(cls, passages: Sequence[Passage], encode: Encode) -> "Evidence":
         singles: list[Span] = []
         for p in passages:
-            for s in sentence_spans(p.text):
+            for s in sentence_spans(p.text, units=p.units):
                 text = p.text[s.start : s.end]
                 singles.append(Span(p.n, p.start + s.start, p.start + s.end, text, frozenset(content_terms(text)),
                                     (len(singles),), frozenset(salient_terms(text)), negated(text)))
@@ -103,6 +108,29 @@ class Evidence:
 
     def passage(self, n: int) -> Passage | None:
         return next((p for p in self.passages if p.n == n), None)
+
+    def _annotator(self) -> Annotator:
+        return self.annotator or default_annotator()
+
+    def annotate_claims(self, sentences: Sequence[str]) -> list[Annotation]:
+        """Annotations of an answer's sentences: the answer is parsed as one text (so "He said ..." knows who
+        he is from the sentence before), then cut into one view per sentence."""
+        whole = self._annotator().annotate(" ".join(sentences))
+        out, at = [], 0
+        for s in sentences:
+            out.append(whole.view(at, at + len(s)))
+            at += len(s) + 1
+        return out
+
+    def span_annotation(self, i: int) -> Annotation:
+        """The annotation of span i: a view of its passage's annotation (every passage parsed once, all
+        together, on first use; pronouns resolved over the whole passage)."""
+        if not self._annotations:
+            anns = self._annotator().annotate_many([p.text for p in self.passages])
+            self._annotations.update({p.n: a for p, a in zip(self.passages, anns)})
+        span = self.spans[i]
+        p = self.passage(span.passage)
+        return self._annotations[span.passage].view(span.start - p.start, span.end - p.start)
 
     def scores(self, claim: str, vector: np.ndarray) -> np.ndarray:
         """Support of a claim (its text and unit vector) by every span, in 0..1."""
@@ -158,9 +186,15 @@ class Decision:
     probability: float
     features: dict[str, float]
     unmentioned: list[str]  # the question's names and numbers no passage mentions, when that decided it
+    rule: str | None = None  # the refusal rule that fired (qa/decisions.py), None when answerable
+
+    @property
+    def reason(self) -> str | None:
+        """The documented refusal_reason code of the rule that fired."""
+        return RULES[self.rule][0].reason if self.rule else None
 
     def refusal_message(self) -> str:
-        if self.unmentioned:
+        if self.rule == "unmentioned" and self.unmentioned:
             return f"{REFUSAL_MESSAGE} The passages found do not mention {', '.join(self.unmentioned)}."
         return REFUSAL_MESSAGE
 
@@ -176,6 +210,7 @@ class Verified:
     claimed: list[int]  # passage numbers the model cited
     relevance: float = 0.0  # share of the question's terms the sentence and its quote cover
     relevant: bool = True  # False for a supported sentence far less on-topic than the answer's best
+    reason: str = ""  # "supported" or why not: a qa.relations.REASONS code ("role_mismatch", "negation", ...)
 
     @property
     def kept(self) -> bool:
@@ -214,9 +249,10 @@ def answer_sentences(text: str) -> list[str]:
 
 
 class Grounder:
-    def __init__(self, encode: Encode, calibration: Calibration | None = None):
+    def __init__(self, encode: Encode, calibration: Calibration | None = None, switches: Switches | None = None):
         self.encode = encode
         self.calibration = calibration or Calibration.load()
+        self.switches = switches or Switches()
 
     def evidence(self, passages: Sequence[Passage]) -> Evidence:
         return Evidence.build(passages, self.encode)
@@ -253,62 +289,17 @@ class Grounder:
 
     def answerability(self, question: str, evidence: Evidence) -> tuple[float, dict[str, float]]:
         feats = self.features(question, evidence)
-        return self.calibration.probability(feats), feats
+        used = {k: (v if self.switches.on(k) else 0.0) for k, v in feats.items()}  # a switched-off feature adds nothing
+        return self.calibration.probability(used), feats
 
     def decide(self, question: str, evidence: Evidence) -> "Decision":
-        """Whether the passages can answer: the calibrated score clears its threshold, and the
-        question does not rest only on names or numbers that no passage mentions."""
+        """Whether the passages can answer, decided before any generation: the first refusal rule of
+        qa/decisions.py that fires (and is switched on) refuses; its name and reason go into the answer."""
         p, feats = self.answerability(question, evidence)
         asked = [w for w in dict.fromkeys(words(normalize(question))) if term(w) in salient_terms(w)]
         unmentioned = [w for w in asked if term(w) not in evidence.all_terms]
-        all_missing = bool(asked) and len(unmentioned) == len(asked)
-        answerable = (p >= self.calibration.threshold and not unmentioned and not self._type_absent(question, evidence)
-                      and not self._role_conflict(question, evidence) and not self._office_unfilled(question, evidence))
-        return Decision(answerable, p, feats, unmentioned)
-
-    @staticmethod
-    def _role_conflict(question: str, evidence: Evidence) -> bool:
-        """The question says who did it ("How did Russia vote?"), the passages have the verb, but every
-        occurrence whose subject can be read has someone else doing it ("the US voting against it")."""
-        role = question_role(question)
-        if not role:
-            return False
-        subject, verb = role
-        names = frozenset().union(*(name_terms(p.text) for p in evidence.passages)) if evidence.passages else frozenset()
-        other = False
-        for s in evidence.spans:
-            if len(s.parts) > 1:
-                continue
-            for found in verb_subjects(s.text, verb, names):
-                if found is None:
-                    continue
-                if subject & found:
-                    return False
-                other = True
-        return other
-
-    @staticmethod
-    def _office_unfilled(question: str, evidence: Evidence) -> bool:
-        """"Who is the president of X?" where the passages speak of presidents but never name one of X."""
-        office = question_office(question)
-        if not office:
-            return False
-        role, owner = office
-        asked = content_terms(question)
-        singles = [s for s in evidence.spans if len(s.parts) == 1]
-        if not any(role in s.terms for s in singles):
-            return False
-        return not any(names_office(s.text, role, owner, asked) for s in singles)
-
-    @staticmethod
-    def _type_absent(question: str, evidence: Evidence) -> bool:
-        """A question asking for a date or a number, where no on-topic sentence holds one, cannot be answered."""
-        kind = expected_type(question)
-        if kind not in ("time", "number", "place"):
-            return False
-        q_terms = content_terms(question)
-        on_topic = [s for s in evidence.spans if len(s.parts) == 1 and q_terms and len(q_terms & s.terms) / len(q_terms) >= 0.5]
-        return not any(has_type(s.text, kind, question) for s in on_topic)
+        rule = first_refusal(question, evidence, self.switches, p < self.calibration.threshold, unmentioned)
+        return Decision(rule is None, p, feats, unmentioned, rule)
 
     # --- verification and repair ---------------------------------------------------------------
     def verify(self, raw: str, evidence: Evidence, question: str = "", filter_relevance: bool = True) -> list[Verified]:
@@ -326,11 +317,13 @@ class Grounder:
         vectors = self.encode([t for t, _ in pieces])
         q_terms = content_terms(question)
         threshold = self.calibration.support_threshold
+        use_relations = self.switches.on("relations") and bool(evidence.spans)
+        claim_anns = evidence.annotate_claims([t for t, _ in pieces]) if use_relations else [None] * len(pieces)
         out = []
-        for (text, claimed), vec in zip(pieces, vectors):
+        for (text, claimed), vec, claim_ann in zip(pieces, vectors, claim_anns):
             terms = content_terms(text)
             if not terms or not evidence.spans:
-                out.append(Verified(text, 0.0, False, None, claimed))
+                out.append(Verified(text, 0.0, False, None, claimed, reason="not_found"))
                 continue
             scores = evidence.scores(text, vec)
             best = int(np.argmax(scores))
@@ -343,14 +336,41 @@ class Grounder:
                     if scores[i] >= threshold and scores[i] >= scores[best] - 0.05:
                         chosen = i
                         break
+            supported = bool(scores[chosen] >= threshold)
+            reason = "supported" if supported else "not_found"
+            if claim_ann is not None:
+                chosen, supported, reason = self._relation_check(claim_ann, evidence, scores, chosen, threshold)
             span = evidence.spans[chosen]
             support = float(scores[chosen])
             relevance = len(q_terms & (terms | span.terms)) / len(q_terms) if q_terms else 0.0
-            out.append(Verified(text, support, support >= threshold, span, claimed, relevance))
+            out.append(Verified(text, support, supported, span, claimed, relevance, reason=reason))
         best = max((v.relevance for v in out if v.supported), default=0.0)
+        filter_relevance = filter_relevance and self.switches.on("relevance_filter")
         for v in out:
             v.relevant = not filter_relevance or (v.relevance >= 0.75 * best and (best == 0.0 or v.relevance > 0.0))
         return out
+
+    @staticmethod
+    def _relation_check(claim: Annotation, evidence: Evidence, scores: np.ndarray, chosen: int,
+                        threshold: float) -> tuple[int, bool, str]:
+        """(span, supported, reason) by the relation check (qa/relations.py) of the claim against the chosen span
+        and the next best spans by the prior (within `span_margin` of the best, at most `top_spans`): the first
+        that clears the prior's threshold and whose relations hold supports it. A span other than the chosen one
+        must match a verb of the claim outright (not merely lack a conflicting one). Unsupported: the reason the
+        chosen span gives."""
+        params = relations.PARAMS
+        top = float(scores.max())
+        order = [chosen] + [int(i) for i in np.argsort(-scores, kind="stable")[: params.top_spans]
+                            if int(i) != chosen and scores[i] >= max(threshold, top - params.span_margin)]
+        first_reason = None
+        for rank, i in enumerate(order):
+            strict = params if rank == 0 else replace(params, require_verb=True)
+            ok, why = relations.check(claim, [evidence.span_annotation(i)], float(scores[i]), strict)
+            if ok and scores[i] >= threshold:
+                return i, True, "supported"
+            if first_reason is None:
+                first_reason = why if not ok else "not_found"
+        return chosen, False, first_reason or "not_found"
 
     def needs_fallback(self, verified: list[Verified], extract: list[Verified], question: str, evidence: Evidence) -> bool:
         """Whether a generated answer should give way to the extractive one: nothing of it is kept; its
@@ -370,6 +390,8 @@ class Grounder:
         asked = {stem(w) for w in words(normalize(question))} | _FILLERS
         if all({stem(w) for w in words(normalize(v.text))} <= asked for v in kept):
             return True  # ("against" and "not" are answers too: every word counts but these)
+        if not self.switches.on("agreement_fallback"):
+            return False
         q_terms = content_terms(question)
         singles = [s for s in evidence.spans if len(s.parts) == 1]
         if not singles:
@@ -424,13 +446,13 @@ class Grounder:
             if len(picked) >= max_sentences:
                 break
         extra: list[Span] = []
-        focus = focus_clause(question)
+        focus = focus_clause(question) if self.switches.on("focus_clause") else None
         if focus:  # the words of the thing asked for are not in its answer ("which leader" -> "Macron")
             f_terms = (content_terms(focus) - wh_phrase_terms(focus)) or content_terms(focus)
             f_dense = evidence.dense(self.encode([focus])[0])
             rarity = self._rarity(f_terms, singles)
             extra.append(max(singles, key=lambda s: self._match(f_terms, s, float(f_dense[s.parts[0]]), rarity)))
-        asked = wh_phrase_terms(question)
+        asked = wh_phrase_terms(question) if self.switches.on("wh_phrase") else set()
         if asked and not asked & picked[0].terms:
             rank = {singles[i].text: r for r, (_, i) in enumerate(scored)}
             having = [s for s in singles if asked & s.terms]
@@ -462,7 +484,7 @@ class Grounder:
                         start=v.span.start, end=v.span.end, doc_id=p.doc_id, passage=p.n, page=p.page_at(v.span.start),
                     ))
                 numbers = [by_key[key]]
-            reports.append(SentenceReport(v.text, numbers, v.support, v.supported, v.relevant))
+            reports.append(SentenceReport(v.text, numbers, v.support, v.supported, v.relevant, v.reason))
             if v.kept:
                 texts.append(_with_markers(v.text, numbers))
             elif keep_unsupported:

@@ -390,7 +390,7 @@ def create_app(service, *, ui: bool = True, warm_up: bool = True) -> FastAPI:
                                              generator=generator)
             return {
                 "id": cid, "object": "chat.completion", "created": created, "model": f"groundqa/{answer.generator}",
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.answer},
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.lead_text()},
                              "finish_reason": "stop", "logprobs": None}],
                 **completion_extras(answer),
             }
@@ -406,7 +406,7 @@ def create_app(service, *, ui: bool = True, warm_up: bool = True) -> FastAPI:
             if event.kind == "token":
                 return ": draft\n\n"  # unverified text is never shown as the answer; this keeps the line alive
             answer = event.answer
-            return chunk({"content": answer.answer}) + chunk({}, "stop", **completion_extras(answer))
+            return chunk({"content": answer.lead_text()}) + chunk({}, "stop", **completion_extras(answer))
 
         body_iter = stream_body(first, events, render, lambda exc: _sse(exc.to_dict()) + "data: [DONE]\n\n",
                                 tail="data: [DONE]\n\n")

@@ -37,6 +37,7 @@ class BaseRetriever:
             Passage(
                 n=i + 1, chunk_id=h.chunk_id, doc_id=h.chunk.doc_id, source=h.chunk.source, text=h.chunk.text,
                 start=h.chunk.start, end=h.chunk.end, score=h.score, title=h.chunk.title, page=h.chunk.page,
+                section=h.chunk.section, units=h.chunk.units,
             )
             for i, h in enumerate(hits)
         ]

@@ -20,7 +20,9 @@ from qa.answers import Answer, ClaimCheck, Passage
 from qa.config import GENERATORS, Config
 from qa.errors import CollectionNotFound, ConfigError, EmptyQuestion, InvalidInput, NotFound, QuestionTooLong
 from qa.generators import ExtractiveGenerator, Generator, LocalGenerator, OpenAIGenerator
+from qa.decisions import Switches
 from qa.grounding import Calibration, Grounder
+from qa.short_answer import short_answer
 from qa.retrieval import Retriever, build_retriever
 
 
@@ -77,9 +79,25 @@ class Service:
         self.retriever = retriever or build_retriever(config.retrieval, self.embedder, self.store, self.manifests,
                                                        config.fusion)
         self._prepared: set[str] = set()
-        self.grounder = Grounder(SentenceEncoder(self.embedder), calibration)
+        self.grounder = Grounder(SentenceEncoder(self.embedder), calibration, Switches.without(config.without))
         self._generators: dict[str, Generator] = dict(generators or {})
         self._lock = threading.Lock()
+
+    def variant(self, **changes) -> "Service":
+        """The same service with some options changed (e.g. `without="role_conflict"` for an ablation), sharing
+        this one's models, store and indexes, so it costs nothing to make."""
+        config = self.config.with_(**changes)
+        if config.embed_model != self.config.embed_model or config.chroma_url != self.config.chroma_url \
+                or config.home != self.config.home:
+            raise ConfigError("A variant shares its models and store: change only answering options "
+                              "(without, top_k, retrieval, generator, keep_unsupported).")
+        shared = {k: g for k, g in self._generators.items() if not isinstance(g, ExtractiveGenerator)}  # uses the grounder
+        out = Service(config, embedder=self.embedder, store=self.store, generators=shared,
+                      calibration=self.grounder.calibration,
+                      retriever=self.retriever if config.retrieval == self.config.retrieval else None)
+        out.grounder.encode = self.grounder.encode  # share the sentence-vector cache too
+        out._prepared = self._prepared
+        return out
 
     # --- generators ------------------------------------------------------------------------------
     def _build_generator(self, name: str) -> Generator:
@@ -181,25 +199,34 @@ class Service:
         t0 = time.perf_counter()
         passages = self.retriever.retrieve(q, name, k)
         t1 = time.perf_counter()
+        g = self.grounder
+        evidence = g.evidence(passages)
+        decision = g.decide(q, evidence)  # before generation: a refused question never reaches the generator
+        td = time.perf_counter()
         raw_parts: list[str] = []
-        for piece in gen.stream(q, passages) if passages else ():
-            raw_parts.append(piece)
-            yield Event("token", text=piece)
+        if decision.answerable and passages:
+            for piece in gen.stream(q, passages):
+                raw_parts.append(piece)
+                yield Event("token", text=piece)
         raw = "".join(raw_parts)
         t2 = time.perf_counter()
 
-        g = self.grounder
-        evidence = g.evidence(passages)
-        decision = g.decide(q, evidence)
-        verified = g.verify(raw, evidence, q, filter_relevance=gen.name != "extractive")
         fallback = None
-        answerable = decision.answerable
-        if answerable:
+        reason = decision.reason
+        if decision.answerable:
+            verified = g.verify(raw, evidence, q, filter_relevance=gen.name != "extractive")
             extract = g.verify(g.extractive(q, evidence), evidence, q, filter_relevance=False)
             if g.needs_fallback(verified, extract, q, evidence):
                 verified, fallback = extract, "extractive"
-        grounded = g.compose(verified, evidence, keep)
-        refused = not answerable or not grounded.citations
+            grounded = g.compose(verified, evidence, keep)
+            if not grounded.citations:
+                reason = "nothing_supported"
+        else:
+            grounded = g.compose([], evidence, keep)
+        refused = reason is not None
+        short = None
+        if not refused and g.switches.on("short_answer"):
+            short = short_answer(q, [c.quote for c in grounded.citations])
         t3 = time.perf_counter()
         answer = Answer(
             question=q,
@@ -207,8 +234,8 @@ class Service:
             refused=refused,
             citations=[] if refused else grounded.citations,
             generator=gen.name,
-            timings_ms={"retrieve": (t1 - t0) * 1000, "generate": (t2 - t1) * 1000, "verify": (t3 - t2) * 1000,
-                        "total": (t3 - t0) * 1000},
+            timings_ms={"retrieve": (t1 - t0) * 1000, "generate": (t2 - td) * 1000 if raw_parts else 0.0,
+                        "verify": (td - t1) * 1000 + (t3 - t2) * 1000, "total": (t3 - t0) * 1000},
             grounding=0.0 if refused else grounded.grounding,
             sentences=grounded.sentences,
             passages=passages,
@@ -216,6 +243,8 @@ class Service:
             raw_answer=raw,
             fallback=None if refused or gen.name == "extractive" else fallback,
             answerability=decision.probability,
+            refusal_reason=reason,
+            short_answer=short,
         )
         yield Event("answer", answer=answer)
 

@@ -33,15 +33,22 @@ def answer_markdown(answer: Answer) -> str:
     text = answer.answer
     if answer.refused:
         text = f"**{text}**"
+    elif answer.short_answer:
+        text = f"**{answer.short_answer}**\n\n{text}"
     if not answer.refused:
         unsupported = [s for s in answer.sentences if not s.supported]
+        shown = [s for s in unsupported if len(s.text.split()) >= 4 and any(c.isalpha() for c in s.text)]
         off_topic = [s for s in answer.sentences if s.supported and not s.relevant]
         if unsupported and "[unsupported]" not in answer.answer:
-            items = " ".join(f"~~{s.text}~~" for s in unsupported)
-            text += f"\n\n<span class='gq-removed-note'>Removed, not supported by your documents: {items}</span>"
+            n = len(unsupported)
+            note = f"Removed {n} sentence{'s' if n > 1 else ''} of the model's answer that your documents do not support"
+            if shown:  # whole sentences only, never fragments
+                note += ": " + " ".join(f"~~{s.text}~~ ({s.reason.replace('_', ' ')})" if s.reason else f"~~{s.text}~~"
+                                        for s in shown)
+            text += f"\n\n<span class='gq-removed-note'>{note}.</span>"
         if off_topic:
             items = " ".join(f"~~{s.text}~~" for s in off_topic)
-            text += f"\n\n<span class='gq-muted'>Left out, true but off the question: {items}</span>"
+            text += f"\n\n<span class='gq-muted'>Left out, supported but off the question: {items}</span>"
     if answer.fallback:
         text += f"\n\n<span class='gq-muted'>The {answer.generator} model's answer was not supported; this is the best-supported passage sentence.</span>"
     return text

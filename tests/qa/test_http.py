@@ -369,7 +369,8 @@ def test_chat_completions_over_http(client):
                                             {"role": "user", "content": [{"type": "text", "text": US_VOTE}]}]}
     d = client.post("/v1/chat/completions", json=body).json()
     assert d["object"] == "chat.completion" and d["model"] == "groundqa/scripted"
-    assert d["choices"][0]["message"] == {"role": "assistant", "content": d["groundqa"]["answer"]}
+    lead = f"{d['groundqa']['short_answer']}\n\n" if d["groundqa"]["short_answer"] else ""
+    assert d["choices"][0]["message"] == {"role": "assistant", "content": lead + d["groundqa"]["answer"]}
     assert d["groundqa"]["question"] == US_VOTE and d["citations"] == d["groundqa"]["citations"] and d["citations"]
     d = client.post("/v1/chat/completions", json={**body, "model": "extractive", "top_k": 2}).json()
     assert d["groundqa"]["generator"] == "extractive" and len(d["groundqa"]["citations"]) <= 2

@@ -1,0 +1,262 @@
+"""Relation-level support: does one evidence sentence (or an adjacent pair) say what the claim says, about
+the same participants in the same roles?
+
+Pure logic over `index.linguistics.Annotation`s (no spaCy here; unit-testable on hand-built annotations).
+`check(claim, evidence)` answers (supported, reason), reason one of REASONS:
+
+1. every number and date of the claim is in the evidence                       else `number_mismatch`
+2. every named entity of the claim is in the evidence                          else `entity_mismatch`
+3. every core triple of the claim (verb lemma + subject + object / prepositional objects, negation) is matched
+   by an evidence triple with the same verb (lemma; verbs of saying stand for each other), after pronoun
+   resolution and with passives turned round. When evidence triples with that verb exist but none matches:
+   - the claim's subject does it, to something else                           -> `object_mismatch`
+   - subject and object swapped, or someone else does it (the claim's subject is there in another role)
+                                                                               -> `role_mismatch`
+   - same participants, one side negated                                      -> `negation`
+4. the similarity prior (the verifier's lexical + embedding score) is at least `min_prior` else `not_found`.
+
+A claim verb that the evidence does not have at all is left to the prior (a paraphrase: "backed" for
+"supported"). Nothing here can turn a low prior into support; a relation mismatch always wins over the prior.
+Arguments match by head lemma, by a head that is in the other's noun phrase ("the UN" ~ "the UN General
+Assembly"), or by an alias (`ALIASES`: a handful of abbreviations and demonyms, "the US" ~ "the United States").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from index.linguistics import Annotation, Arg, Triple
+
+REASONS = ("supported", "role_mismatch", "object_mismatch", "negation", "number_mismatch", "entity_mismatch",
+           "not_found")
+
+# Several names for one country/organisation, each mapped to one key. Applied to entity texts and heads.
+ALIASES = {
+    "us": "united states", "u.s.": "united states", "u.s": "united states", "usa": "united states",
+    "america": "united states", "american": "united states", "americans": "united states",
+    "united states of america": "united states", "washington": "united states",
+    "uk": "united kingdom", "u.k.": "united kingdom", "britain": "united kingdom", "great britain": "united kingdom",
+    "british": "united kingdom", "un": "united nations", "u.n.": "united nations",
+    "eu": "european union", "russian": "russia", "russians": "russia", "moscow": "russia", "kremlin": "russia",
+    "ukrainian": "ukraine", "ukrainians": "ukraine", "kyiv": "ukraine", "french": "france", "chinese": "china",
+    "german": "germany", "germans": "germany", "european": "europe", "europeans": "europe",
+}
+# Verbs of saying report the same act ("Trump said" ~ "Trump noted").
+SPEECH = frozenset("""say state note comment add assert indicate tell claim emphasize emphasise announce remark declare
+explain insist argue warn write reply respond suggest stress""".split())
+_NUMBER_WORDS = {w: str(n) for n, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
+_NUMBER_WORDS.update({"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5", "sixth": "6",
+                      "seventh": "7", "eighth": "8", "ninth": "9", "tenth": "10", "thirty": "30", "forty": "40",
+                      "fifty": "50", "hundred": "100", "thousand": "1000", "million": "1000000", "billion": "1000000000"})
+_VAGUE = frozenset("it they them he him she her we us you i this that these those one which who what".split())
+_ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
+_DIGITS = re.compile(r"\d")
+
+
+@dataclass(frozen=True)
+class RelationParams:
+    """Every threshold of the relation check (and of how `Grounder.verify` uses it), in one place."""
+
+    min_prior: float = 0.0  # a claim whose similarity prior is below this is unsupported (verify also applies its own threshold)
+    top_spans: int = 3  # verify checks the best spans by the prior, this many, and picks the first that the relations support
+    span_margin: float = 0.15  # ... among those within this of the best prior
+    check_numbers: bool = True
+    check_entities: bool = True
+    check_roles: bool = True
+    require_verb: bool = False  # whether a claim whose verbs the evidence lacks is unsupported (else the prior decides)
+    light_verbs: frozenset = frozenset({"be", "have", "do", "get", "make", "take", "go", "come", "become"})
+    entity_labels: frozenset = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "PRODUCT",
+                                          "WORK_OF_ART", "LAW", "LANGUAGE"})
+    number_labels: frozenset = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY"})
+    loose_prep_labels: frozenset = frozenset({"DATE", "TIME", "GPE", "LOC", "FAC"})  # adjuncts: checked as entities
+
+
+PARAMS = RelationParams()
+
+
+@dataclass
+class Facts:
+    """What the relation check needs of a text (a claim, or one or two evidence sentences)."""
+
+    triples: list[Triple] = field(default_factory=list)
+    numbers: set[str] = field(default_factory=set)
+    date_words: set[str] = field(default_factory=set)  # words of DATE/TIME entities that are not numbers
+    entities: list[tuple[str, str]] = field(default_factory=list)  # (key, label)
+    keys: set[str] = field(default_factory=set)  # every lemma, entity key and alias of the text
+
+
+def key(word: str) -> str:
+    w = word.lower().strip().replace("’", "'")
+    w = re.sub(r"^the\s+", "", w)
+    w = re.sub(r"'s$|'$", "", w).strip()
+    return ALIASES.get(w, w)
+
+
+def number(word: str) -> str | None:
+    w = word.lower().replace(",", "")
+    m = _ORDINAL.match(w)
+    if m:
+        return str(int(m.group(1)))
+    if _DIGITS.search(w):
+        try:
+            x = float(w.rstrip("%"))
+            return str(int(x)) if x == int(x) else str(x)
+        except ValueError:
+            return w
+    return _NUMBER_WORDS.get(w)
+
+
+def facts(ann: Annotation, params: RelationParams = PARAMS) -> Facts:
+    f = Facts(triples=list(ann.triples))
+    in_ent: dict[int, str] = {}
+    for s, e, label in ann.ents:
+        text = ann.text[s:e]
+        if label in params.entity_labels:
+            f.entities.append((key(text), label))
+            f.keys.add(key(text))
+        for i, t in enumerate(ann.tokens):
+            if t.start >= s and t.end <= e:
+                in_ent[i] = label
+    for i, t in enumerate(ann.tokens):
+        word = ann.text[t.start : t.end]
+        f.keys.add(key(word))
+        f.keys.add(key(t.lemma))
+        n = number(word) if (t.pos == "NUM" or _DIGITS.search(word) or in_ent.get(i) in ("ORDINAL", "CARDINAL")) else None
+        if n is not None:
+            f.numbers.add(n)
+            f.keys.add(n)
+        elif in_ent.get(i) in ("DATE", "TIME") and t.pos in ("PROPN", "NOUN") and word[:1].isupper():
+            f.date_words.add(t.lemma)  # month and day names
+    for c in ann.corefs:  # what its pronouns stand for is named here too
+        f.keys |= _arg_keys(c.antecedent)
+    for t in ann.triples:
+        for a in [t.subj, t.obj, *(x for _, x in t.preps)]:
+            if a is not None and a.pronoun:
+                f.keys |= _arg_keys(a)
+    return f
+
+
+def _arg_keys(a: Arg) -> set[str]:
+    out = {key(h) for h in a.heads} | {key(x) for x in a.lemmas}
+    if a.ent_text:
+        out.add(key(a.ent_text))
+    return out
+
+
+def _head_keys(a: Arg) -> set[str]:
+    out = {key(h) for h in a.heads}
+    if a.ent_text:
+        out.add(key(a.ent_text))
+    return out
+
+
+def args_match(claim: Arg | None, ev: Arg | None, attached: bool = False) -> bool:
+    """The same participant: a head of one is the other's head, entity or a word of its noun phrase. With
+    `attached`, the claim's may also be a noun the evidence attaches to its argument by a preposition (the
+    claim attaching "on its own resolution" to the verb, the evidence to "the final vote")."""
+    if claim is None or ev is None:
+        return False
+    if _head_keys(claim) & _arg_keys(ev) or _head_keys(ev) & _arg_keys(claim):
+        return True
+    return attached and bool(_head_keys(claim) & {key(x) for x in ev.attached})
+
+
+def verbs_match(a: str, b: str) -> bool:
+    return a == b or (a in SPEECH and b in SPEECH)
+
+
+def vague(a: Arg | None) -> bool:
+    """An argument that says nothing checkable: absent, or a pronoun the claim itself does not resolve."""
+    return a is None or (not a.pronoun and not a.ent and a.text.lower() in _VAGUE and not a.text.isupper())
+
+
+def _core_args(tr: Triple, params: RelationParams) -> list[Arg]:
+    """The arguments a claim triple must have matched: its object and prepositional objects that are not
+    times or places (those are checked as entities and numbers), nor unresolved pronouns."""
+    out = [tr.obj] if tr.obj is not None else []
+    out += [a for _, a in tr.preps if a.ent not in params.loose_prep_labels]
+    return [a for a in out if not vague(a)]
+
+
+def _ev_args(tr: Triple) -> list[Arg]:
+    return ([tr.obj] if tr.obj is not None else []) + [a for _, a in tr.preps]
+
+
+def match_triple(c: Triple, evidence: Sequence[Triple], params: RelationParams = PARAMS) -> str:
+    """"supported", a mismatch reason, or "unknown" when the evidence has no triple with the claim's verb."""
+    candidates = [e for e in evidence if verbs_match(c.verb, e.verb)]
+    if not candidates:
+        return "unknown"
+    found: list[str] = []
+    for e in candidates:
+        subj_ok = vague(c.subj) or e.subj is None or args_match(c.subj, e.subj)
+        core = _core_args(c, params)
+        ev_args = _ev_args(e)
+        objs_ok = all(any(args_match(a, b, attached=True) for b in ev_args) for a in core)
+        if subj_ok and objs_ok:
+            if c.neg != e.neg:
+                found.append("negation")
+                continue
+            return "supported"
+        if not params.check_roles:
+            continue
+        if subj_ok:
+            # the subject does it to something else -- unless the claim's object is the evidence's subject
+            if c.subj is not None and e.subj is not None and any(args_match(a, e.subj) for a in core):
+                found.append("role_mismatch")
+            else:
+                found.append("object_mismatch")
+            continue
+        swapped = any(args_match(c.subj, b) for b in ev_args) or any(args_match(a, e.subj) for a in core)
+        if swapped:
+            found.append("role_mismatch")
+        elif c.subj.ent and e.subj.ent:  # two different names: someone else does it (descriptions may be the same one)
+            found.append("other_subject")
+    for reason in ("negation", "object_mismatch", "role_mismatch", "other_subject"):
+        if reason in found:
+            return reason
+    return "unknown"
+
+
+def core_triples(ann_or_facts, params: RelationParams = PARAMS) -> list[Triple]:
+    """The claim triples that carry its meaning: not a bare light verb ("is", "has") without arguments."""
+    triples = ann_or_facts.triples
+    return [t for t in triples if t.verb not in params.light_verbs or t.obj is not None or t.preps]
+
+
+def check(claim: Annotation, evidence: Sequence[Annotation], prior: float | None = None,
+          params: RelationParams = PARAMS) -> tuple[bool, str]:
+    """Whether the evidence (one sentence, or two adjacent ones) supports the claim, and why (not)."""
+    cf = facts(claim, params)
+    ef = Facts()
+    for ann in evidence:
+        x = facts(ann, params)
+        ef.triples += x.triples
+        ef.numbers |= x.numbers
+        ef.date_words |= x.date_words
+        ef.entities += x.entities
+        ef.keys |= x.keys
+    if params.check_numbers and (cf.numbers - ef.numbers or {w for w in cf.date_words if key(w) not in ef.keys}):
+        return False, "number_mismatch"
+    if params.check_entities and any(k not in ef.keys and not _words_in(k, ef.keys) for k, _ in cf.entities):
+        return False, "entity_mismatch"
+    statuses = [match_triple(t, ef.triples, params) for t in core_triples(cf, params)]
+    statuses = ["role_mismatch" if s == "other_subject" else s for s in statuses]
+    for reason in ("negation", "role_mismatch", "object_mismatch"):
+        if reason in statuses:
+            return False, reason
+    if prior is not None and prior < params.min_prior:
+        return False, "not_found"
+    if params.require_verb and statuses and "supported" not in statuses:
+        return False, "not_found"
+    return True, "supported"
+
+
+def _words_in(k: str, keys: set[str]) -> bool:
+    """A several-word name whose words are all in the evidence ("emmanuel macron" when both words occur)."""
+    parts = k.split()
+    return len(parts) > 1 and all(key(p) in keys for p in parts)

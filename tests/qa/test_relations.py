@@ -1,0 +1,206 @@
+"""The relation check (qa/relations.py): unit tests on hand-built annotations (no spaCy), then integration
+tests through the real spaCy model on the seed article."""
+
+import re
+
+import numpy as np
+import pytest
+
+from index.linguistics import Annotation, Arg, Token, Triple
+from qa import relations
+from qa.relations import RelationParams, check
+
+
+# --- hand-built annotations ----------------------------------------------------------------------------
+
+def arg(text: str, head: str | None = None, ent: str = "", pronoun: str = "") -> Arg:
+    words = [w.lower() for w in re.findall(r"[\w.']+", text) if w.lower() not in ("the", "a", "an")]
+    head = head or words[-1]
+    return Arg(text, (head,), tuple(words), ent, " ".join(words) if ent else "", pronoun)
+
+
+def ann(text: str, triples=(), ents=()) -> Annotation:
+    """Tokens split on spaces (lemma = lower-cased word, digits are NUM); `ents` as (substring, label)."""
+    tokens = []
+    for m in re.finditer(r"[\w.']+", text):
+        w = m.group()
+        tokens.append(Token(m.start(), m.end(), w.lower(), "NUM" if w[0].isdigit() else "X", "", "", 0, ""))
+    spans = []
+    for sub, label in ents:
+        s = text.index(sub)
+        spans.append((s, s + len(sub), label))
+    return Annotation(text, tuple(tokens), ((0, len(text)),), tuple(spans), (), tuple(triples))
+
+
+def tr(verb, subj=None, obj=None, preps=(), neg=False, modal="") -> Triple:
+    return Triple(verb, 0, subj, obj, tuple(preps), neg, modal)
+
+
+US = arg("the US", "us", "GPE")
+RESOLUTION = arg("a resolution", "resolution")
+EVIDENCE = ann("the US voting against it", [tr("vote", US, None, [("against", arg("a resolution", pronoun="it"))])],
+               [("US", "GPE")])
+
+
+@pytest.mark.unit
+def test_supported_when_subject_verb_and_object_match():
+    claim = ann("The US voted against the resolution", [tr("vote", US, None, [("against", RESOLUTION)])], [("US", "GPE")])
+    assert check(claim, [EVIDENCE]) == (True, "supported")
+
+
+@pytest.mark.unit
+def test_alias_matches_the_united_states():
+    united = arg("the United States", "states", "GPE")
+    claim = ann("The United States voted against the resolution",
+                [tr("vote", united, None, [("against", RESOLUTION)])], [("United States", "GPE")])
+    assert check(claim, [EVIDENCE]) == (True, "supported")
+
+
+@pytest.mark.unit
+def test_object_mismatch():
+    invasion = arg("Russia's invasion", "invasion")
+    claim = ann("The US voted against Russia's invasion", [tr("vote", US, None, [("against", invasion)])], [("US", "GPE")])
+    ev = ann("the US voting against it, a resolution condemning Russia's invasion",
+             [tr("vote", US, None, [("against", arg("a resolution", pronoun="it"))]),
+              tr("condemn", RESOLUTION, invasion)], [("US", "GPE"), ("Russia", "GPE")])
+    assert check(claim, [ev]) == (False, "object_mismatch")
+
+
+@pytest.mark.unit
+def test_role_mismatch_when_subject_and_object_swap():
+    russia, ukraine = arg("Russia", "russia", "GPE"), arg("Ukraine", "ukraine", "GPE")
+    ev = ann("Russia invaded Ukraine", [tr("invade", russia, ukraine)], [("Russia", "GPE"), ("Ukraine", "GPE")])
+    claim = ann("Ukraine invaded Russia", [tr("invade", ukraine, russia)], [("Russia", "GPE"), ("Ukraine", "GPE")])
+    assert check(claim, [ev]) == (False, "role_mismatch")
+
+
+@pytest.mark.unit
+def test_role_mismatch_when_someone_else_does_it():
+    russia = arg("Russia", "russia", "GPE")
+    claim = ann("Russia voted against the resolution", [tr("vote", russia, None, [("against", RESOLUTION)])],
+                [("Russia", "GPE")])
+    ev = ann("the US voting against it after Russia's invasion",
+             [tr("vote", US, None, [("against", arg("a resolution", pronoun="it"))])], [("US", "GPE"), ("Russia", "GPE")])
+    assert check(claim, [ev]) == (False, "role_mismatch")
+
+
+@pytest.mark.unit
+def test_negation():
+    putin, force = arg("Putin", "putin", "PERSON"), arg("a European peacekeeping force", "force")
+    ev = ann("Putin would likely not oppose a force", [tr("oppose", putin, force, neg=True, modal="would")],
+             [("Putin", "PERSON")])
+    claim = ann("Putin would oppose a force", [tr("oppose", putin, force, modal="would")], [("Putin", "PERSON")])
+    assert check(claim, [ev]) == (False, "negation")
+
+
+@pytest.mark.unit
+def test_number_mismatch():
+    ev = ann("The assembly voted 93 to 18", [tr("vote", arg("the assembly"))])
+    claim = ann("The assembly voted 95 to 18", [tr("vote", arg("the assembly"))])
+    assert check(claim, [ev]) == (False, "number_mismatch")
+    assert check(ann("The assembly voted 93 to 18", [tr("vote", arg("the assembly"))]), [ev]) == (True, "supported")
+
+
+@pytest.mark.unit
+def test_entity_mismatch():
+    claim = ann("China voted against the resolution", [tr("vote", arg("China", "china", "GPE"), None,
+                                                          [("against", RESOLUTION)])], [("China", "GPE")])
+    assert check(claim, [EVIDENCE]) == (False, "entity_mismatch")
+
+
+@pytest.mark.unit
+def test_not_found_below_the_prior():
+    claim = ann("The US voted against the resolution", [tr("vote", US, None, [("against", RESOLUTION)])], [("US", "GPE")])
+    params = RelationParams(min_prior=0.4)
+    assert check(claim, [EVIDENCE], prior=0.2, params=params) == (False, "not_found")
+    assert check(claim, [EVIDENCE], prior=0.9, params=params) == (True, "supported")
+
+
+@pytest.mark.unit
+def test_unknown_verb_is_left_to_the_prior_unless_required():
+    claim = ann("The US opposed the resolution", [tr("oppose", US, RESOLUTION)], [("US", "GPE")])
+    assert check(claim, [EVIDENCE]) == (True, "supported")
+    assert check(claim, [EVIDENCE], params=RelationParams(require_verb=True)) == (False, "not_found")
+
+
+@pytest.mark.unit
+def test_adjacent_pair_counts_as_one_evidence():
+    trump = arg("Trump", "trump", "PERSON")
+    first = ann("Trump met Macron.", [tr("meet", trump, arg("Macron", "macron", "PERSON"))],
+                [("Trump", "PERSON"), ("Macron", "PERSON")])
+    second = ann("He praised the plan.", [tr("praise", arg("Trump", "trump", "PERSON", pronoun="He"), arg("the plan"))])
+    claim = ann("Trump praised the plan", [tr("praise", trump, arg("the plan"))], [("Trump", "PERSON")])
+    assert check(claim, [first, second]) == (True, "supported")
+    assert check(claim, [second]) == (True, "supported")  # the pronoun was resolved before
+    assert relations.REASONS[0] == "supported"
+
+
+@pytest.mark.unit
+def test_speech_verbs_stand_for_each_other():
+    trump = arg("Trump", "trump", "PERSON")
+    ev = ann("Trump noted it", [tr("note", trump)], [("Trump", "PERSON")])
+    claim = ann("Trump said it", [tr("say", trump)], [("Trump", "PERSON")])
+    assert check(claim, [ev]) == (True, "supported")
+
+
+# --- the real model ----------------------------------------------------------------------------------
+
+SEED = (
+    "On the same day, the UN General Assembly adopted a resolution condemning Russia’s invasion of Ukraine, "
+    "despite the US voting against it and urging other nations to follow suit. "
+    "The US ultimately chose to abstain from the final vote on its own resolution. "
+    "Trump noted that Putin would likely not oppose a European peacekeeping force in Ukraine once hostilities "
+    "cease. In 2023, 141 countries backed the first resolution."
+)
+
+
+@pytest.fixture(scope="module")
+def annotator():
+    from index.linguistics import Annotator
+
+    return Annotator()
+
+
+def seed_check(annotator, claim: str) -> tuple[bool, str]:
+    evidence = annotator.annotate(SEED)
+    sents = [evidence.view(s, e) for s, e in evidence.sents]
+    c = annotator.annotate(claim)
+    strict = RelationParams(require_verb=True)  # no similarity prior here: a sentence without the verb cannot support
+    results = [check(c, [s], params=strict) for s in sents]
+    for i in range(len(sents) - 1):
+        results.append(check(c, [sents[i], sents[i + 1]], params=strict))
+    if any(ok for ok, _ in results):
+        return True, "supported"
+    reasons = [r for _, r in results if r != "supported"]
+    # the most telling reason: a mismatch on a sentence with the claim's verb beats a missing entity elsewhere
+    for r in ("role_mismatch", "object_mismatch", "negation", "number_mismatch", "entity_mismatch", "not_found"):
+        if r in reasons:
+            return False, r
+    return False, "not_found"
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("claim", [
+    "The US voted against the resolution.",
+    "The United States voted against the resolution.",
+    "A resolution condemning Russia's invasion of Ukraine was adopted by the UN General Assembly.",
+    "The UN General Assembly adopted a resolution.",
+    "Putin would likely not oppose a European peacekeeping force.",
+    "In 2023, 141 countries backed the first resolution.",
+])
+def test_supported_claims(annotator, claim):
+    assert seed_check(annotator, claim) == (True, "supported")
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("claim, reasons", [
+    ("The US voted against Russia's invasion of Ukraine.", {"role_mismatch", "object_mismatch"}),
+    ("The US voted in favour of the resolution.", {"object_mismatch", "role_mismatch"}),
+    ("Trump said Putin would oppose a European peacekeeping force.", {"negation"}),
+    ("In 2023, 140 countries backed the first resolution.", {"number_mismatch"}),
+    ("Russia voted against the resolution.", {"role_mismatch"}),
+    ("Ukraine adopted a resolution condemning the UN General Assembly.", {"role_mismatch"}),
+])
+def test_rejected_claims(annotator, claim, reasons):
+    ok, reason = seed_check(annotator, claim)
+    assert not ok and reason in reasons, reason
