@@ -1,8 +1,7 @@
 """`qa calibrate`: fit the refusal model and the support threshold on data, write `qa/calibration.json`.
 
-Data: ClapNQ dev (answerable versus unanswerable questions over all pooled dev passages), minus the
-fixed 100-question evaluation subset so that evaluation stays held out, plus the seed set (weighted
-up, since it is small and it is the corpus users first meet).
+Data: the TUNE splits of the dev datasets (clapnq, docs, seed, musique; evals/splits.py), each weighing
+the same; their test splits are collected too, but only to report how the fit transfers (never fitted).
 
 - Refusal: logistic regression over `Grounder.features()` of the retrieved passages; the threshold is
   the one that refuses the most unanswerable questions while keeping false refusals of answerable
@@ -142,47 +141,52 @@ def support_threshold(pos: list[float], neg: list[float], min_recall: float = 0.
     return round(best_t, 3), round(best_bal, 4)
 
 
+CAL_DATASETS = ("clapnq", "docs", "seed", "musique")  # fitted on their tune splits only
+
+
 def main(argv: list[str] | None = None) -> int:
     import qa
-    from evals import datasets
+    from evals.runner import ensure_indexed, load_dataset
 
     parser = argparse.ArgumentParser(prog="qa calibrate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", help="where the calibration collections live (default: $GROUNDQA_HOME)")
-    parser.add_argument("--docs", help="ClapNQ dev folder (default: $GROUNDQA_CLAPNQ or ../shared/data/clapnq/dev)")
+    parser.add_argument("--datasets", default=",".join(CAL_DATASETS),
+                        help=f"dev datasets whose TUNE splits are fitted (default {','.join(CAL_DATASETS)}); "
+                             "their test splits are only reported")
     parser.add_argument("--top-k", type=int, default=4)
-    parser.add_argument("--max-false-refusal", type=float, default=0.2)
-    parser.add_argument("--seed-weight", type=float, default=5.0)
+    parser.add_argument("--max-false-refusal", type=float, default=0.15,
+                        help="highest false-refusal rate allowed on each dataset's tune split (default 0.15)")
     parser.add_argument("--out", default=str(CALIBRATION_FILE))
     args = parser.parse_args(argv)
 
     started = time.time()
     service = qa.open(home=args.home, generator="extractive", top_k=args.top_k)
-    everything, clap_docs = datasets.clapnq(args.docs, all=True)
-    subset, _ = datasets.clapnq(args.docs)
-    held_out = {e.id for e in subset}
-    clap = [e for e in everything if e.id not in held_out]
-    seed = datasets.seed_dataset()
-    clap_col = datasets.Dataset("clapnq", everything, clap_docs).collection
-    seed_col = datasets.Dataset("seed", seed, datasets.seed_documents()).collection
-    service.indexer.ingest_documents(clap_docs, clap_col)
-    service.indexer.ingest_documents(datasets.seed_documents(), seed_col)
-
-    Xc, yc, pos, neg = collect(service, clap, clap_col, args.top_k, "clapnq")
-    Xs, ys, pos_s, neg_s = collect(service, seed, seed_col, args.top_k, "seed")
-    X, y = np.vstack([Xc, Xs]), np.concatenate([yc, ys])
-    w = np.concatenate([np.ones(len(yc)), np.full(len(ys), args.seed_weight)])
+    names = [n.strip() for n in args.datasets.split(",") if n.strip()]
+    fit_parts, test_parts, pos, neg, counts = [], {}, [], [], {}
+    for name in names:
+        tune = load_dataset(name, split="tune", all=True)
+        collection = ensure_indexed(service, tune, progress=sys.stderr.isatty())
+        X, y, p_, n_ = collect(service, tune.examples, collection, args.top_k, f"{name} tune")
+        fit_parts.append((name, X, y))
+        pos += p_
+        neg += n_
+        test = load_dataset(name, split="test", all=True)  # collected to report only, never fitted
+        Xt, yt, _, _ = collect(service, test.examples, collection, args.top_k, f"{name} test")
+        test_parts[name] = (Xt, yt)
+        counts[name] = {"tune": len(tune.examples), "test": len(test.examples)}
+    X = np.vstack([x for _, x, _ in fit_parts])
+    y = np.concatenate([t for _, _, t in fit_parts])
+    # every dataset weighs the same in the fit, whatever its size
+    w = np.concatenate([np.full(len(t), 1.0 / len(t)) for _, _, t in fit_parts])
     fit = fit_logistic(X, y, w)
     coef = np.array([fit.weights[f] for f in FEATURES])
 
     def z(M: np.ndarray) -> np.ndarray:
         return 1 / (1 + np.exp(-(M @ coef + fit.bias)))
 
-    # The threshold keeps false refusals within bound on each source, so neither set is sacrificed.
-    threshold = min(choose_threshold(z(Xc), yc, args.max_false_refusal), choose_threshold(z(Xs), ys, args.max_false_refusal))
-    s_threshold, s_bal = support_threshold(pos + pos_s, neg + neg_s)
-
-    # Held-out check on the evaluation subset (never used for fitting).
-    Xh, yh, _, _ = collect(service, subset, clap_col, args.top_k, "held-out")
+    # The threshold keeps false refusals within bound on each tune split that has answerable questions.
+    threshold = min(choose_threshold(z(x), t, args.max_false_refusal) for _, x, t in fit_parts if (t == 1).any())
+    s_threshold, s_bal = support_threshold(pos, neg)
     result = {
         "version": dt.date.today().isoformat() + "-" + hashlib.sha256(json.dumps(fit.weights, sort_keys=True).encode()).hexdigest()[:8],
         "command": "qa calibrate " + " ".join(argv if argv is not None else sys.argv[1:]),
@@ -192,17 +196,18 @@ def main(argv: list[str] | None = None) -> int:
         "threshold": round(threshold, 4),
         "support_threshold": s_threshold,
         "data": {
-            "clapnq_calibration": len(clap), "seed": len(seed), "seed_weight": args.seed_weight, "top_k": args.top_k,
+            "fitted_on": {n: "tune" for n in names}, "questions": counts, "top_k": args.top_k,
             "max_false_refusal": args.max_false_refusal, "embed_model": service.embedder.fingerprint,
+            "weighting": "each dataset's tune split weighs the same",
         },
-        "fit": {
-            "auc_clapnq": round(auc(z(Xc), yc), 4), "auc_seed": round(auc(z(Xs), ys), 4),
-            "clapnq": rates(z(Xc), yc, threshold), "seed": rates(z(Xs), ys, threshold),
-            "support_balanced_accuracy": s_bal, "support_pairs": {"supported": len(pos) + len(pos_s), "unsupported": len(neg) + len(neg_s)},
-        },
-        "held_out_clapnq_subset": {"auc": round(auc(z(Xh), yh), 4), **rates(z(Xh), yh, threshold)},
+        "fit": {n: {"auc": round(auc(z(x), t), 4), **rates(z(x), t, threshold)} for n, x, t in fit_parts},
+        "support_balanced_accuracy": s_bal,
+        "support_pairs": {"supported": len(pos), "unsupported": len(neg)},
+        "test_splits_report_only": {n: {"auc": round(auc(z(x), t), 4), **rates(z(x), t, threshold)}
+                                    for n, (x, t) in test_parts.items()},
         "seconds": round(time.time() - started, 1),
     }
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({k: result[k] for k in ("version", "threshold", "support_threshold", "fit", "held_out_clapnq_subset")}, indent=2))
+    print(json.dumps({k: result[k] for k in ("version", "threshold", "support_threshold", "fit", "test_splits_report_only")},
+                     indent=2))
     return 0

@@ -48,6 +48,16 @@ def eval_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="CPU threads for the models (default 2)")
     p.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"), help="print what changed between two runs")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--without", default="", metavar="NAME[,NAME]",
+                   help="switch refusal rules, refusal-model features or answer heuristics off by name "
+                        "(see --list-units)")
+    p.add_argument("--ablate", action="store_true",
+                   help="switch each unit off in turn on the tune and test splits of --datasets and write the "
+                        "ablation table (ablation.md/.json) to --out")
+    p.add_argument("--datasets", default="seed,clapnq,docs,musique",
+                   help="with --ablate: the datasets (default seed,clapnq,docs,musique)")
+    p.add_argument("--units", help="with --ablate: only these units (default: all)")
+    p.add_argument("--list-units", action="store_true", help="list the named units that --without accepts")
     return p
 
 
@@ -59,6 +69,26 @@ def run_eval_command(argv: Sequence[str]) -> int:
     if args.compare:
         print(compare(Path(args.compare[0]), Path(args.compare[1])), end="")
         return 0
+    if args.list_units:
+        from qa.decisions import describe
+
+        print(describe())
+        return 0
+    if args.ablate:
+        from evals import ablate
+        from evals.runner import EvalOptions
+
+        opts = EvalOptions(limit=args.limit, generator=args.generator or "extractive", top_k=args.top_k,
+                           home=args.home, threads=args.threads)
+        splits = ("tune", "test") if args.split in (None, "all") else (args.split,)
+        units = [u.strip() for u in args.units.split(",")] if args.units else None
+        table = ablate.run_ablation(opts, [d.strip() for d in args.datasets.split(",") if d.strip()], splits, units,
+                                    log=lambda m: print(m, file=sys.stderr, flush=True))
+        out = Path(args.out) if args.out else Path("runs") / f"ablation-{time.strftime('%Y%m%d-%H%M%S')}"
+        paths = ablate.write(table, out)
+        print(ablate.markdown(table))
+        print(f"wrote {', '.join(str(p) for p in paths)}")
+        return 0
     if args.dataset == "claims":  # the verifier benchmark (evals/claims.py): --split, --out, --home, --threads, --quiet
         from evals.claims import claims_command
 
@@ -67,7 +97,7 @@ def run_eval_command(argv: Sequence[str]) -> int:
         raise InvalidInput(f"--limit must be a positive number of questions, got {args.limit}.")
     options = EvalOptions(dataset=args.dataset, docs=args.docs, limit=args.limit, all=args.all, split=args.split,
                           generator=args.generator, systems=args.systems, predictions=args.predictions,
-                          top_k=args.top_k, home=args.home, threads=args.threads)
+                          top_k=args.top_k, home=args.home, threads=args.threads, without=args.without)
     run = run_eval(options, progress=not args.quiet)
     out = Path(args.out) if args.out else Path("runs") / f"{run.dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     paths = write_run(run, out)

@@ -36,6 +36,7 @@ class EvalOptions:
     top_k: int | None = None
     home: str | None = None
     threads: int | None = None
+    without: str = ""  # rule/feature/heuristic names switched off (qa/decisions.py), comma-separated
 
 
 @dataclass
@@ -193,7 +194,10 @@ def run_eval(options: EvalOptions, service=None, progress: bool = True,
     dataset = load_dataset(options.dataset, options.docs, options.limit, options.all, options.split)
     options = replace(options, split=dataset.split)  # the report records the split actually used
     if service is None:
-        service = qa.open(home=options.home, generator=options.generator, top_k=options.top_k, threads=options.threads)
+        service = qa.open(home=options.home, generator=options.generator, top_k=options.top_k, threads=options.threads,
+                          without=options.without or None)
+    elif options.without:
+        service = service.variant(without=options.without)
     top_k = options.top_k or service.config.top_k
     names = [] if options.predictions and options.systems == "" else parse_systems(options.systems, service.config.generator)
     log(f"dataset {dataset.name} (split {dataset.split}): {len(dataset.examples)} questions "

@@ -18,8 +18,14 @@ relation checker (`qa/relations.py`) needs, so no caller ever touches a spaCy ob
 Each distinct text is parsed once: `Annotator` keeps an LRU keyed by a hash of the model, the format
 version and the text, and can be given a persistent `store` (anything with `get_annotations(keys)` and
 `put_annotations({key: json})`, e.g. a collection's manifest) so a passage is parsed once ever.
-Cost (measured, 2 shared CPU cores): see docs in `qa/relations.py` / the report; a passage of ~170 words
-takes ~15 ms, so passages are annotated lazily on first verification, not at ingest.
+Where: passages are annotated lazily, the first time a verification needs them (only the few spans the prior
+ranks best are relation-checked), and kept (LRU; the collection's manifest when given) -- not at ingest.
+Measured on the seed article + the Starlette docs (304 chunks of <=700 chars, 22,380 words; 2 shared, busy
+CPU cores): spaCy alone ~1,950 words/s, annotation in all ~1,300-1,500 words/s = ~20 chunks/s, against
+~6 chunks/s for the embedder on the same machine: annotating at ingest would add ~25-30% to ingest time
+for every chunk of a corpus, and ~13x the chunk's text in storage (JSON ~8.6 kB per chunk), while a
+question only ever needs its top-k passages (~5 chunks: ~0.25 s the first time any of them is seen,
+~1 ms per chunk from the cache after).
 """
 
 from __future__ import annotations
@@ -241,7 +247,10 @@ class Annotator:
     def annotate(self, text: str) -> Annotation:
         return self.annotate_many([text])[0]
 
-    def annotate_many(self, texts: Sequence[str]) -> list[Annotation]:
+    def annotate_many(self, texts: Sequence[str], store: AnnotationStore | None = None) -> list[Annotation]:
+        """Annotations of the texts, in order: from the LRU, else from `store` (default: this annotator's),
+        else parsed (all missing ones in one `nlp.pipe`) and put in both."""
+        store = store if store is not None else self.store
         keys = [text_key(t, self.model) for t in texts]
         found: dict[str, Annotation] = {}
         with self._lock:
@@ -250,8 +259,8 @@ class Annotator:
                     self._cache.move_to_end(k)
                     found[k] = self._cache[k]
         missing = {k: t for k, t in zip(keys, texts) if k not in found}
-        if missing and self.store is not None:
-            for k, s in self.store.get_annotations(list(missing)).items():
+        if missing and store is not None:
+            for k, s in store.get_annotations(list(missing)).items():
                 try:
                     ann = Annotation.from_json(s)
                 except (ValueError, KeyError, TypeError):
@@ -264,8 +273,8 @@ class Annotator:
                 self.parsed += len(docs)
             made = {k: from_doc(doc, self.model, self.salience) for k, doc in zip(missing, docs)}
             found.update(made)
-            if self.store is not None:
-                self.store.put_annotations({k: a.to_json() for k, a in made.items()})
+            if store is not None:
+                store.put_annotations({k: a.to_json() for k, a in made.items()})
         with self._lock:
             for k in keys:
                 self._cache[k] = found[k]

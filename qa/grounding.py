@@ -26,7 +26,7 @@ from index.chunking import sentence_spans
 from qa.answers import Citation, Passage, SentenceReport
 from qa.decisions import RULES, Switches, first_refusal
 from qa import relations
-from index.linguistics import Annotation, Annotator, default_annotator
+from index.linguistics import Annotation, AnnotationStore, Annotator, default_annotator
 from qa.terms import (content_terms, expected_type, has_type, negated, normalize, proximity, salient_terms, stem, term,
                       wh_phrase_terms, words, focus_clause)
 
@@ -69,6 +69,7 @@ class Evidence:
     clause_vectors: np.ndarray = None  # clauses of long sentences, so a long sentence is not diluted ...
     clause_owner: np.ndarray = None  # ... each row's single-sentence index
     annotator: Annotator | None = None  # spaCy annotations for the relation check (default: the shared one) ...
+    annotation_store: AnnotationStore | None = None  # ... kept here when set (a collection's manifest) ...
     _annotations: dict = field(default_factory=dict, repr=False)  # ... made on first use: passage n -> Annotation
 
     @classmethod
@@ -126,7 +127,7 @@ class Evidence:
         """The annotation of span i: a view of its passage's annotation (every passage parsed once, all
         together, on first use; pronouns resolved over the whole passage)."""
         if not self._annotations:
-            anns = self._annotator().annotate_many([p.text for p in self.passages])
+            anns = self._annotator().annotate_many([p.text for p in self.passages], self.annotation_store)
             self._annotations.update({p.n: a for p, a in zip(self.passages, anns)})
         span = self.spans[i]
         p = self.passage(span.passage)
