@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 
 from evals import metrics as M
 from evals.datasets import (
-    DOCS_DOCUMENTS, Dataset, Example, clapnq, docs_dataset, load_documents, musique, read_jsonl, seed_dataset,
+    DOCS_DOCUMENTS, Dataset, Example, clapnq, docs_dataset, docs_documents, load_documents, musique, read_jsonl, seed_dataset,
     seed_documents, select_split,
 )
 from evals.progress import ProgressBar
@@ -119,7 +119,7 @@ def load_dataset(spec: str, docs: str | None = None, limit: int | None = None, a
         if docs:
             raise InvalidInput("--docs does not apply to --dataset docs: its documents are "
                                f"{DOCS_DOCUMENTS}. Leave --docs out.")
-        return Dataset("docs", pick(docs_dataset()), load_documents([DOCS_DOCUMENTS]), split)
+        return Dataset("docs", pick(docs_dataset()), docs_documents(), split)
     path = Path(spec)
     if not path.suffix and not path.exists():
         raise InvalidInput(f"Unknown dataset {spec!r}. Use `--dataset seed`, `--dataset clapnq`, `--dataset musique`, "

@@ -1,4 +1,7 @@
-"""Sentence-aware chunking that keeps exact character offsets into the source text."""
+"""Structure-aware chunking that keeps exact character offsets into the source text.
+
+Chunks are made of a document's units (index/structure.py: sentences, list items, table rows, whole code
+blocks, headings); `sentence_spans` is the plain sentence splitter (answers, passages without units)."""
 
 from __future__ import annotations
 
@@ -87,12 +90,12 @@ def chunk_document(doc: Document, max_chars: int = 700, overlap_sentences: int =
     if not units and doc.text.strip():
         units = [Unit(s.start, s.end, "prose") for s in sentence_spans(doc.text)]
     pieces = _fit(doc.text, units, max_chars)
-    chunks = []
+    chunks, doc_id = [], doc.id  # the id hashes the whole text: once
     groups = [g for g in _group(doc.text, pieces, max_chars, overlap_sentences) if any(u.kind != "heading" for u in g)]
     for i, group in enumerate(groups):
         start, end = group[0].start, group[-1].end
         chunks.append(
-            Chunk(doc_id=doc.id, source=doc.source, text=doc.text[start:end], start=start, end=end, index=i, title=doc.title,
+            Chunk(doc_id=doc_id, source=doc.source, text=doc.text[start:end], start=start, end=end, index=i, title=doc.title,
                   page=doc.page_at(start), section=group[0].section,
                   units=tuple((u.start - start, u.end - start, u.kind) for u in group))
         )

@@ -43,7 +43,7 @@ EXCLUDE = ("senter",)  # the parser sets sentence boundaries; everything else of
 
 SUBJECTS = frozenset({"nsubj", "csubj", "expl"})
 PASSIVE_SUBJECTS = frozenset({"nsubjpass", "csubjpass"})
-OBJECTS = frozenset({"dobj", "obj", "attr", "oprd", "dative"})
+OBJECTS = frozenset({"dobj", "obj", "attr", "oprd", "dative", "acomp"})  # acomp: "are prepared", "is ready"
 _RELATIVE = frozenset({"that", "which", "who", "whom", "whose"})
 _PRONOUNS = {  # pronoun -> what it may stand for: "person", "thing" or "plural"
     "he": "person", "him": "person", "his": "person", "she": "person", "her": "person",
@@ -350,7 +350,7 @@ class _Args:
         heads = [t] + [c for c in t.conjuncts if c.i > t.i]
         s, e = self.phrase(i)
         lemmas = tuple(dict.fromkeys(x.lemma_.lower() for h in heads for x in doc[slice(*self.phrase(h.i))] if _content(x)))
-        ent, ent_text = "", ""
+        ent, ent_text = ("PROPN", t.text.lower()) if t.pos_ == "PROPN" else ("", "")  # a name the NER missed
         if i in self.ent_of:
             es, ee, ent = self.ent_of[i]
             span = doc[es:ee]
@@ -372,6 +372,14 @@ def _attached(t, depth: int = 3) -> list[str]:
                     out.append(g.lemma_.lower())
                     out += _attached(g, depth - 1)
     return out
+
+
+def _governor(v):
+    """The predicate a dependent verb hangs off: its head, or the copula of an adjective ("are prepared to assist")."""
+    h = v.head
+    if h.dep_ == "acomp" and not _is_predicate(h):
+        return h.head
+    return h
 
 
 def _verb_lemma(v) -> str:
@@ -426,8 +434,8 @@ def _triples(doc, args: _Args) -> list[Triple]:
                 obj, passive = args.build(v.head.i), True
             elif subj is None and v.tag_ != "VBN":  # "a resolution condemning the invasion"
                 subj = args.build(v.head.i)
-        elif subj is None and v.dep_ in ("conj", "xcomp", "advcl") and _is_predicate(v.head):
-            hs, ho, hp = role(v.head)  # the verb shares its governor's subject ("voting against it and urging")
+        elif subj is None and v.dep_ in ("conj", "xcomp", "advcl") and _is_predicate(_governor(v)):
+            hs, ho, hp = role(_governor(v))  # the verb shares its governor's subject ("voting against it and urging")
             if v.dep_ == "xcomp" and ho is not None and not hp and any(c.dep_ in OBJECTS for c in v.head.children):
                 subj = ho  # "they asked the US to abstain": the US abstains
             else:
@@ -458,8 +466,8 @@ def _triples(doc, args: _Args) -> list[Triple]:
                 if c.dep_ in OBJECTS and any(d.dep_ == "det" and d.lower_ == "no" for d in c.children):
                     neg = True
         modal = next((c.lemma_.lower() for c in v.children if c.dep_ == "aux" and c.tag_ == "MD"), "")
-        if not neg and v.dep_ == "xcomp":
-            neg = any(c.dep_ == "neg" for c in v.head.children)  # "did not choose to abstain"
+        if not neg and v.dep_ == "xcomp":  # "did not choose to abstain", "are not prepared to assist"
+            neg = any(c.dep_ == "neg" for c in v.head.children) or any(c.dep_ == "neg" for c in _governor(v).children)
         out.append(Triple(_verb_lemma(v), v.i, subj, obj, tuple(preps), neg, modal, passive))
     return out
 

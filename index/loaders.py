@@ -246,36 +246,44 @@ class _VisibleText(HTMLParser):
         """The visible text (lines stripped, at most one blank line in a row, no outer whitespace) and its
         units (index/structure.py): where each heading, paragraph, list item, row, <pre> and quote landed."""
         raw = "".join(self.parts)
-        chars: list[str] = []
-        src: list[int] = []  # for each character of the text, its index in `raw`
-        at = 0
+        pieces: list[str] = []
+        runs: list[tuple[int, int, int]] = []  # (start, end) in `raw` of each piece, and where it starts in `full`
+        size, at = 0, 0
+        last = ["", ""]  # the last two characters before collapsing blank lines
         for line in raw.split("\n"):
             a, b = at, at + len(line)
             while a < b and raw[a] in " \t\xa0":
                 a += 1
             while b > a and raw[b - 1] in " \t\xa0":
                 b -= 1
-            chars += raw[a:b]
-            src += range(a, b)
+            if b > a:
+                pieces.append(raw[a:b])
+                runs.append((a, b, size))
+                size += b - a
+                last = [raw[b - 2] if b - a > 1 else last[1], raw[b - 1]]
             at += len(line) + 1
             if at <= len(raw):
-                chars.append("\n")
-                src.append(at - 1)
-        keep = [i for i, c in enumerate(chars) if c != "\n" or i < 2 or chars[i - 1] != "\n" or chars[i - 2] != "\n"]
-        chars, src = [chars[i] for i in keep], [src[i] for i in keep]
-        a, b = 0, len(chars)
-        while a < b and chars[a].isspace():
-            a += 1
-        while b > a and chars[b - 1].isspace():
-            b -= 1
-        chars, src = chars[a:b], src[a:b]
-        text = "".join(chars).replace(_KEEP_SPACE, " ").replace(_KEEP_TAB, "\t")
-        return text, self._units(text, src)
+                if last != ["\n", "\n"]:  # at most one blank line in a row
+                    pieces.append("\n")
+                    runs.append((at - 1, at, size))
+                    size += 1
+                last = [last[1], "\n"]
+        full = "".join(pieces)
+        lead = len(full) - len(full.lstrip())
+        text = full.strip().replace(_KEEP_SPACE, " ").replace(_KEEP_TAB, "\t")
+        return text, self._units(text, runs, lead, len(full))
 
-    def _units(self, text: str, src: list[int]) -> list:
-        from bisect import bisect_left
+    def _units(self, text: str, runs: list[tuple[int, int, int]], lead: int, full: int) -> list:
+        from bisect import bisect_right
 
         from index.structure import SECTION_SEP, units_from_blocks
+
+        ends = [r[1] for r in runs]
+
+        def position(raw_at: int) -> int:  # where the first visible character at or after raw_at landed
+            i = bisect_right(ends, raw_at)
+            pos = full if i == len(runs) else runs[i][2] + max(0, raw_at - runs[i][0])
+            return min(max(pos - lead, 0), len(text))
 
         offsets = [0]
         for part in self.parts:
@@ -284,7 +292,7 @@ class _VisibleText(HTMLParser):
         cuts = self.events + [(len(self.parts), False, "")]
         at = 0
         for index, opens, tag in cuts:
-            pos = bisect_left(src, offsets[index])
+            pos = position(offsets[index])
             kind = _UNIT_KINDS[stack[-1]] if stack else "prose"
             if pos > at and text[at:pos].strip():
                 if kind == "heading":

@@ -179,10 +179,11 @@ def _path(titles: Iterable[str]) -> str:
 # --- Markdown ---------------------------------------------------------------------------------------------
 
 _CONTAINER = re.compile(r"^([ \t]*)(?:(!!!|\?\?\?\+?)[ \t]*([\w-]+)|(===\+?)[ \t]+[\"'])")
+_DIRECTIVE = re.compile(r"([ \t]*):::[ \t]+\S")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _ITEM_MARK = re.compile(r"[ \t]*(?:>[ \t]?|(?:[-*+]|\d{1,9}[.)])(?:[ \t]+|$)|\[[ xX]\][ \t]+)*")
 _QUOTE_MARK = re.compile(r"[ \t]*(?:>[ \t]?)*")
-_HEADING_MARK = re.compile(r"[ \t]*#{1,6}[ \t]*")
+_HEADING_MARK = re.compile(r"[ \t]*(?:#{1,6}(?=[ \t]|$))?[ \t]*")  # ATX marks; none for a setext heading
 _HEADING_TAIL = re.compile(r"[ \t]+#+[ \t]*$|[ \t]*$")
 _PARSER = None
 
@@ -294,6 +295,16 @@ def _prepare_markdown(text: str, lines: list[str]) -> tuple[str, set[int]]:
         joined = _COMMENT.sub(lambda m: "\n" * m.group().count("\n"), joined)
         plain = joined.split("\n")
     admonition: set[int] = set()
+    for i, line in enumerate(plain):  # mkdocstrings directives ("::: package.Class" and its indented options)
+        m = _DIRECTIVE.match(line)
+        if m:
+            indent = len(m.group(1).expandtabs(4))
+            plain[i] = ""
+            for j in range(i + 1, len(plain)):
+                body = plain[j]
+                if body.strip() and len(body[: len(body) - len(body.lstrip())].expandtabs(4)) <= indent:
+                    break
+                plain[j] = ""
     for _ in range(4):  # nested containers come out one level per pass
         changed = False
         fence = None

@@ -98,6 +98,7 @@ class Answer:
     answerability: float = 0.0  # the refusal model's probability that the passages answer the question
     refusal_reason: str | None = None  # why it refused (a code documented in qa/decisions.py), None when answered
     short_answer: str | None = None  # the answer's phrase from a cited quote ("against it", "Yes"), None if none
+    hops: list[dict] = field(default_factory=list)  # retrievals made: [{"query", "bridge", "passages"}], first one first
 
     def to_dict(self) -> dict:
         return {
@@ -115,6 +116,7 @@ class Answer:
             "fallback": self.fallback,
             "answerability": round(self.answerability, 4),
             "refusal_reason": self.refusal_reason,
+            "hops": list(self.hops),
         }
 
     def lead_text(self) -> str:

@@ -106,6 +106,8 @@ HEURISTICS: dict[str, Unit] = {u.name: u for u in (
          "quotes answers the question nearly as well as the best sentence."),
     Unit("relevance_filter", "heuristic", "Supported sentences of a generated answer far less on-topic than its "
          "best are left out."),
+    Unit("multi_hop", "heuristic", "When no passage covers the question and it describes something instead of "
+         "naming it, resolve the description through a bridge entity and retrieve again (qa/hops.py)."),
     Unit("short_answer", "heuristic", "Lead with the answer: the phrase of a cited quote of the type the question "
          "asks for (qa/short_answer.py), or Yes/No."),
     Unit("relations", "heuristic", "Relation-level support: an answer sentence's predicate, roles, negation, "

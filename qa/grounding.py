@@ -354,24 +354,35 @@ class Grounder:
     @staticmethod
     def _relation_check(claim: Annotation, evidence: Evidence, scores: np.ndarray, chosen: int,
                         threshold: float) -> tuple[int, bool, str]:
-        """(span, supported, reason) by the relation check (qa/relations.py) of the claim against the chosen span
-        and the next best spans by the prior (within `span_margin` of the best, at most `top_spans`): the first
-        that clears the prior's threshold and whose relations hold supports it. A span other than the chosen one
-        must match a verb of the claim outright (not merely lack a conflicting one). Unsupported: the reason the
-        chosen span gives."""
+        """(span, supported, reason) by the relation check (qa/relations.py). The chosen span and the next best by
+        the prior (within `span_margin` of the best, at most `top_spans`) are tried in turn: the first that clears
+        the prior's threshold and matches the claim's verbs with their participants supports it. When the chosen
+        span clears it without having the claim's verbs at all (a paraphrase), the claim is supported unless
+        another sentence of the passages tells the same event otherwise (`relations.contradiction`).
+        Unsupported: the reason the chosen span gives."""
         params = relations.PARAMS
+        strict = replace(params, require_verb=True)
         top = float(scores.max())
         order = [chosen] + [int(i) for i in np.argsort(-scores, kind="stable")[: params.top_spans]
                             if int(i) != chosen and scores[i] >= max(threshold, top - params.span_margin)]
-        first_reason = None
+        reason, loose = None, None
         for rank, i in enumerate(order):
-            strict = params if rank == 0 else replace(params, require_verb=True)
-            ok, why = relations.check(claim, [evidence.span_annotation(i)], float(scores[i]), strict)
+            ann = evidence.span_annotation(i)
+            ok, why = relations.check(claim, [ann], float(scores[i]), strict)
             if ok and scores[i] >= threshold:
                 return i, True, "supported"
-            if first_reason is None:
-                first_reason = why if not ok else "not_found"
-        return chosen, False, first_reason or "not_found"
+            if rank == 0:
+                if why == "not_found":  # no verb of the claim in it: the prior decides, unless contradicted
+                    ok, why = relations.check(claim, [ann], float(scores[i]), params)
+                    loose = i if ok and scores[i] >= threshold else None
+                reason = why if not ok else "not_found"
+        # the passages telling the claim's event otherwise: why a loosely supported claim is not, and the most
+        # telling reason for an unsupported one (its best quote by the prior may be another sentence)
+        singles = [evidence.span_annotation(j) for j, s in enumerate(evidence.spans) if len(s.parts) == 1]
+        contra = relations.contradiction(claim, singles, params)
+        if loose is not None:
+            return (chosen, False, contra) if contra else (loose, True, "supported")
+        return chosen, False, contra or reason or "not_found"
 
     def needs_fallback(self, verified: list[Verified], extract: list[Verified], question: str, evidence: Evidence) -> bool:
         """Whether a generated answer should give way to the extractive one: nothing of it is kept; its
@@ -423,15 +434,45 @@ class Grounder:
         return {t: math.log(1.0 + n / max(1, sum(1 for s in singles if t in s.terms))) for t in terms}
 
     def extractive(self, question: str, evidence: Evidence, max_sentences: int = 2) -> str:
-        """The best-supported sentences of the passages for the question, each with its marker. Besides the best
+        """The extractive answer as text: the picked sentences, each with its marker."""
+        return " ".join(f"{s.text} [{s.passage}]" for s in self.pick(question, evidence, max_sentences))
+
+    def extract(self, question: str, evidence: Evidence, max_sentences: int = 2, hops: Sequence = ()) -> list[Verified]:
+        """The extractive answer as verified sentences, built from the picked spans themselves (never by re-splitting
+        text, so each answer sentence is exactly one quoted span). With multi-hop retrieval (`hops`, qa/hops.py):
+        the quote that resolved each hop's bridge, then the best sentence for the resolved question."""
+        spans = self.pick(question, evidence, max_sentences)
+        bridged = [h for h in hops if getattr(h, "bridge", "")]
+        if bridged and evidence.spans:
+            chain: list[Span] = []
+            singles = [s for s in evidence.spans if len(s.parts) == 1]
+            for h in bridged[::2]:  # (description -> bridge) hops; the next one retrieves the rewritten question
+                having = [s for s in singles if h.bridge in s.text]
+                if having:
+                    chain += self.pick(h.query, evidence, 1, among=having)
+            final = bridged[-1].query if len(bridged) % 2 == 0 else question
+            chain += self.pick(final, evidence, 1)
+            spans = []
+            for s in chain:
+                if s.text not in {x.text for x in spans}:
+                    spans.append(s)
+        q_terms = content_terms(question)
+        return [Verified(s.text, 1.0, True, s, [s.passage],
+                         len(q_terms & s.terms) / len(q_terms) if q_terms else 0.0, True, "supported")
+                for s in spans]
+
+    def pick(self, question: str, evidence: Evidence, max_sentences: int = 2, among: Sequence[Span] | None = None) -> list[Span]:
+        """The best-supported sentences of the passages (or of the spans `among`) for the question. Besides the best
         sentences for the whole question: the best one for its question clause when another clause only sets
         the scene ("On the day of the vote, which leader ..."), and the best one naming the kind of thing asked
         for ("Which anniversary ...") when the best sentence does not."""
         if not evidence.spans:
-            return ""
+            return []
         q_terms = content_terms(question)
         qv = self.encode([question])[0]
-        singles = [s for s in evidence.spans if len(s.parts) == 1]
+        singles = [s for s in (among if among is not None else evidence.spans) if len(s.parts) == 1]
+        if not singles:
+            return []
         dense = evidence.dense(qv)
         scored = sorted(((self._match(q_terms, s, float(dense[s.parts[0]])), i) for i, s in enumerate(singles)), reverse=True)
         picked: list[Span] = []
@@ -465,7 +506,7 @@ class Grounder:
                 ordered.append(s)
         picked = ordered[:max_sentences]
         picked.sort(key=lambda s: (s.passage, s.start))
-        return " ".join(f"{s.text} [{s.passage}]" for s in picked)
+        return picked
 
     @staticmethod
     def compose(verified: list[Verified], evidence: Evidence, keep_unsupported: bool = False) -> Grounded:
@@ -483,6 +524,7 @@ class Grounder:
                     citations.append(Citation(
                         n=by_key[key], source=p.source, chunk_id=p.chunk_id, quote=v.span.text,
                         start=v.span.start, end=v.span.end, doc_id=p.doc_id, passage=p.n, page=p.page_at(v.span.start),
+                        section=p.section,
                     ))
                 numbers = [by_key[key]]
             reports.append(SentenceReport(v.text, numbers, v.support, v.supported, v.relevant, v.reason))

@@ -24,7 +24,7 @@ Assembly"), or by an alias (`ALIASES`: a handful of abbreviations and demonyms, 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 from index.linguistics import Annotation, Arg, Triple
@@ -68,6 +68,7 @@ class RelationParams:
     check_entities: bool = True
     check_roles: bool = True
     require_verb: bool = False  # whether a claim whose verbs the evidence lacks is unsupported (else the prior decides)
+    other_subject: bool = True  # a different name doing the claim's verb is a role mismatch ("Russia voted" / "the US voting")
     light_verbs: frozenset = frozenset({"be", "have", "do", "get", "make", "take", "go", "come", "become"})
     entity_labels: frozenset = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "PRODUCT",
                                           "WORK_OF_ART", "LAW", "LANGUAGE"})
@@ -193,7 +194,8 @@ def match_triple(c: Triple, evidence: Sequence[Triple], params: RelationParams =
         return "unknown"
     found: list[str] = []
     for e in candidates:
-        subj_ok = vague(c.subj) or e.subj is None or args_match(c.subj, e.subj)
+        subj_known = vague(c.subj) or args_match(c.subj, e.subj)
+        subj_ok = subj_known or e.subj is None  # a subject the evidence does not give is no conflict ...
         core = _core_args(c, params)
         ev_args = _ev_args(e)
         objs_ok = all(any(args_match(a, b, attached=True) for b in ev_args) for a in core)
@@ -204,6 +206,10 @@ def match_triple(c: Triple, evidence: Sequence[Triple], params: RelationParams =
             return "supported"
         if not params.check_roles:
             continue
+        if c.verb in params.light_verbs:
+            continue  # "is ready" / "is prepared": a light verb's other complement is a paraphrase as often as not
+        if e.subj is None and not subj_known:
+            continue  # ... nor evidence that someone else was meant
         if subj_ok:
             # the subject does it to something else -- unless the claim's object is the evidence's subject
             if c.subj is not None and e.subj is not None and any(args_match(a, e.subj) for a in core):
@@ -214,7 +220,7 @@ def match_triple(c: Triple, evidence: Sequence[Triple], params: RelationParams =
         swapped = any(args_match(c.subj, b) for b in ev_args) or any(args_match(a, e.subj) for a in core)
         if swapped:
             found.append("role_mismatch")
-        elif c.subj.ent and e.subj.ent:  # two different names: someone else does it (descriptions may be the same one)
+        elif params.other_subject and c.subj.ent and e.subj.ent:  # two names: someone else does it (descriptions may be one)
             found.append("other_subject")
     for reason in ("negation", "object_mismatch", "role_mismatch", "other_subject"):
         if reason in found:
@@ -254,6 +260,22 @@ def check(claim: Annotation, evidence: Sequence[Annotation], prior: float | None
     if params.require_verb and statuses and "supported" not in statuses:
         return False, "not_found"
     return True, "supported"
+
+
+def contradiction(claim: Annotation, sentences: Sequence[Annotation], params: RelationParams = PARAMS) -> str | None:
+    """For a claim whose best quote lacks its verbs: a mismatch reason when the passages tell the same event
+    otherwise elsewhere (the same verb with the claim's subject but another object, the roles swapped, or the
+    other polarity) and nowhere as the claim does; else None."""
+    loose = replace(params, other_subject=False)
+    triples = core_triples(claim, params)
+    if not triples:
+        return None
+    found: list[str] = []
+    for t in triples:  # a triple told as the claim tells it somewhere is fine; one told only otherwise is not
+        statuses = [match_triple(t, list(sent.triples), loose) for sent in sentences]
+        if "supported" not in statuses:
+            found += statuses
+    return next((r for r in ("negation", "role_mismatch", "object_mismatch") if r in found), None)
 
 
 def _words_in(k: str, keys: set[str]) -> bool:

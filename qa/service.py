@@ -22,6 +22,7 @@ from qa.errors import CollectionNotFound, ConfigError, EmptyQuestion, InvalidInp
 from qa.generators import ExtractiveGenerator, Generator, LocalGenerator, OpenAIGenerator
 from qa.decisions import Switches
 from qa.grounding import Calibration, Grounder
+from qa.hops import Hop, multi_hop
 from qa.short_answer import short_answer
 from qa.retrieval import Retriever, build_retriever
 
@@ -197,15 +198,21 @@ class Service:
         gen = self.generator(generator)
 
         t0 = time.perf_counter()
-        passages = self.retriever.retrieve(q, name, k)
-        t1 = time.perf_counter()
         g = self.grounder
+        passages = self.retriever.retrieve(q, name, k)
+        hops: list[Hop] = [Hop(q, "", tuple(p.n for p in passages))]
+        if g.switches.on("multi_hop"):
+            passages, hops = multi_hop(q, passages, lambda query, n: self.retriever.retrieve(query, name, n))
+        t1 = time.perf_counter()
         evidence = g.evidence(passages)
         decision = g.decide(q, evidence)  # before generation: a refused question never reaches the generator
         td = time.perf_counter()
+        extractive = isinstance(gen, ExtractiveGenerator)
+        extract = g.extract(q, evidence, hops=hops) if decision.answerable else []
         raw_parts: list[str] = []
         if decision.answerable and passages:
-            for piece in gen.stream(q, passages):
+            pieces = [" ".join(f"{v.text} [{v.span.passage}]" for v in extract)] if extractive else gen.stream(q, passages)
+            for piece in pieces:
                 raw_parts.append(piece)
                 yield Event("token", text=piece)
         raw = "".join(raw_parts)
@@ -214,9 +221,8 @@ class Service:
         fallback = None
         reason = decision.reason
         if decision.answerable:
-            verified = g.verify(raw, evidence, q, filter_relevance=gen.name != "extractive")
-            extract = g.verify(g.extractive(q, evidence), evidence, q, filter_relevance=False)
-            if g.needs_fallback(verified, extract, q, evidence):
+            verified = extract if extractive else g.verify(raw, evidence, q)
+            if not extractive and g.needs_fallback(verified, extract, q, evidence):
                 verified, fallback = extract, "extractive"
             grounded = g.compose(verified, evidence, keep)
             if not grounded.citations:
@@ -245,6 +251,7 @@ class Service:
             answerability=decision.probability,
             refusal_reason=reason,
             short_answer=short,
+            hops=[h.to_dict() for h in hops],
         )
         yield Event("answer", answer=answer)
 

@@ -253,6 +253,12 @@ def test_units_dispatch_by_format():
     assert [u.kind for u in units("# Title\n\nText.", "text")] == ["prose", "prose"]
     doc = Document(text="# T\n\nBody here.", source="x.md")
     assert [c.section for c in chunk_document(doc)] == ["T"]
+    directive = "# API\n\n??? abstract \"API Reference\"\n    ::: pkg.Client\n        options:\n            show: false\n\nText.\n"
+    assert [directive[u.start : u.end] for u in units(directive, "markdown")] == ["API", "Text."]
+    setext = "Title\n=====\n\nBody text.\n\nSub\n---\n\nMore."
+    got = [(setext[u.start : u.end], u.kind, u.section) for u in units(setext, "markdown")]
+    assert got == [("Title", "heading", "Title"), ("Body text.", "prose", "Title"), ("Sub", "heading", "Title › Sub"),
+                   ("More.", "prose", "Title › Sub")]
 
 
 def test_docx_heading_styles_give_sections(tmp_path):

@@ -1,0 +1,187 @@
+"""Multi-hop retrieval: when no retrieved passage covers the question, retrieve again through a bridge entity.
+
+"Who directed the film that was shot in Leland in 1986?": the first retrieval finds "Cujo was filmed in
+Leland ..." but no passage names the director. The question has an embedded description ("the film that
+was shot in ..."), and the best passage leaves part of the question uncovered, so the names in the
+passages best matching the question that the question does not mention ("Cujo") become bridges: the
+question is asked again with each bridge added, and the new passages join the evidence. At most
+`max_hops` extra hops (a bridge found in a hop's passages may lead one hop further), within `budget_ms`.
+
+Each hop is reported (`Hop`: the query, the bridge, the passages it added), and the extractive answer
+cites one quote per hop.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Callable, Sequence
+
+from index.linguistics import Annotation, Annotator, default_annotator
+from qa.answers import Passage
+
+# entity labels that can stand for a described thing, most likely first (demonyms and languages rarely do)
+BRIDGE_LABELS = ("PERSON", "ORG", "WORK_OF_ART", "GPE", "LOC", "FAC", "EVENT", "PRODUCT", "LAW")
+EMBEDDED = frozenset({"relcl", "acl", "poss", "pcomp"})  # dependencies that nest a description in a question
+_CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "NUM"})
+
+
+@dataclass(frozen=True)
+class HopParams:
+    max_hops: int = 2  # extra retrievals after the first, at most
+    bridges_per_hop: int = 2  # bridge entities tried per hop
+    passages_per_hop: int = 2  # passages each bridged query adds
+    covered: float = 0.85  # a passage holding this share of the question's content lemmas needs no hop
+    budget_ms: float = 400.0  # no new hop starts after this much time
+
+
+PARAMS = HopParams()
+
+
+@dataclass(frozen=True)
+class Hop:
+    query: str
+    bridge: str = ""  # the entity that led to this hop ("" for the first retrieval)
+    passages: tuple[int, ...] = ()  # the numbers (n) of the passages it added
+
+    def to_dict(self) -> dict:
+        return {"query": self.query, "bridge": self.bridge or None, "passages": list(self.passages)}
+
+
+def _lemmas(ann: Annotation, start: int = 0, end: int | None = None) -> set[str]:
+    end = len(ann.text) if end is None else end
+    return {t.lemma for t in ann.tokens if t.pos in _CONTENT_POS and t.start >= start and t.end <= end
+            and t.lemma.isalnum()}
+
+
+def nested(q: Annotation) -> bool:
+    """Whether the question describes something instead of naming it: a relative or participle clause ("the film
+    that ...", "the city where ..."), a possessive ("Hello Love's performer"), or a common noun with a
+    prepositional phrase ("the author of Brand")."""
+    for i, t in enumerate(q.tokens):
+        if t.dep in ("relcl", "acl") or (t.dep == "poss" and t.pos in ("PROPN", "NOUN")):
+            return True
+        if t.pos == "NOUN" and any(u.dep == "prep" and u.head == i for u in q.tokens):
+            return True
+    return False
+
+
+def bridges(question: Annotation, passages: Sequence[tuple[Passage, Annotation]], n: int) -> list[str]:
+    """Names the question does not mention, from the passage sentences sharing most of the question's words
+    (best sentence first; within a sentence, in order): entities, and the title of the passage holding it."""
+    q_lemmas = _lemmas(question)
+    asked = {w.lower().strip(".,'’\"()?") for w in question.text.split()} | q_lemmas
+    scored = []
+    for rank, (p, ann) in enumerate(passages):
+        for s, e in ann.sents:
+            overlap = len(q_lemmas & _lemmas(ann, s, e))
+            if overlap:
+                scored.append((overlap, -rank, -s, p, ann, s, e))
+    scored.sort(key=lambda x: (x[0], x[1], x[2]), reverse=True)
+    out: list[str] = []
+    for _, _, _, p, ann, s, e in scored:
+        ents = [(BRIDGE_LABELS.index(label), a, b) for a, b, label in ann.ents
+                if label in BRIDGE_LABELS and a >= s and b <= e]
+        names = [ann.text[a:b] for _, a, b in sorted(ents)]
+        if p.title:
+            names.append(p.title)
+        for name in names:
+            words = {w.lower().strip(".,'’\"()") for w in name.split()}
+            if not name.strip() or words <= asked or name in out:
+                continue
+            out.append(name)
+            if len(out) >= n:
+                return out
+    return out
+
+
+def _subtree(ann: Annotation, i: int) -> tuple[int, int]:
+    """Token index range [lo, hi] of token i's subtree."""
+    members = {i}
+    changed = True
+    while changed:
+        changed = False
+        for j, t in enumerate(ann.tokens):
+            if j not in members and t.head in members and t.head != j:
+                members.add(j)
+                changed = True
+    return min(members), max(members)
+
+
+def descriptions(q: Annotation) -> list[tuple[int, int]]:
+    """Character spans of the question's descriptions ("the author of Brand", "Hello Love's performer", "the
+    city where X was born"), innermost first: a common noun with a prepositional phrase, a relative or
+    participle clause, or a possessor, whose subtree names something (a proper noun or a quoted title)."""
+    out = []
+    for i, t in enumerate(q.tokens):
+        if t.pos != "NOUN":
+            continue
+        kids = [u for u in q.tokens if u.head == i and u is not t]
+        if not any(u.dep in ("prep", "relcl", "acl") or (u.dep == "poss" and u.pos == "PROPN") for u in kids):
+            continue
+        lo, hi = _subtree(q, i)
+        if not any(q.tokens[j].pos == "PROPN" for j in range(lo, hi + 1)):
+            continue
+        while lo < i and q.tokens[lo].tag in ("WDT", "WP", "WRB"):
+            lo += 1  # "which country ..." -> the description starts after the wh-word
+        out.append((q.tokens[lo].start, q.tokens[hi].end))
+    # innermost first: a span holding another one comes after it
+    out.sort(key=lambda se: (any(a >= se[0] and b <= se[1] and (a, b) != se for a, b in out), se[1] - se[0]))
+    return out
+
+
+def _bridge_for(description: str, found: Sequence[tuple[Passage, Annotation]], d_ann: Annotation) -> str | None:
+    picked = bridges(d_ann, found, 1)
+    return picked[0] if picked else None
+
+
+def multi_hop(question: str, first: Sequence[Passage], retrieve: Callable[[str, int], list[Passage]],
+              annotator: Annotator | None = None, params: HopParams = PARAMS) -> tuple[list[Passage], list[Hop]]:
+    """The first retrieval's passages plus those found hop by hop (renumbered), and the hops taken.
+
+    Each hop answers the innermost description of the question on its own ("the author of Brand" -> the
+    passages for it -> "Henrik Ibsen") and substitutes the answer into the question ("What country was Henrik
+    Ibsen a citizen of?"), which is then retrieved again. A question with nothing left to resolve, or whose
+    best passage already covers it, takes no hop."""
+    t0 = time.perf_counter()
+    hops = [Hop(question, "", tuple(p.n for p in first))]
+    if not first or params.max_hops < 1:
+        return list(first), hops
+    annotator = annotator or default_annotator()
+    q_ann, *anns = annotator.annotate_many([question, *[p.text for p in first]])
+    q_lemmas = _lemmas(q_ann)
+    if not q_lemmas or not nested(q_ann):
+        return list(first), hops
+    if max(len(q_lemmas & _lemmas(a)) / len(q_lemmas) for a in anns) >= params.covered:
+        return list(first), hops
+    passages = list(first)
+    seen = {p.chunk_id for p in passages}
+
+    def add(found: Sequence[Passage], limit: int) -> tuple[int, ...]:
+        added = []
+        for p in found:
+            if p.chunk_id not in seen and len(added) < limit:
+                seen.add(p.chunk_id)
+                passages.append(replace(p, n=len(passages) + 1))
+                added.append(len(passages))
+        return tuple(added)
+
+    current, current_ann = question, q_ann
+    for _ in range(params.max_hops):
+        if (time.perf_counter() - t0) * 1000 > params.budget_ms:
+            break
+        spans = descriptions(current_ann)
+        if not spans:
+            break
+        s, e = spans[0]
+        description = current[s:e]
+        found = retrieve(description, params.passages_per_hop + 1)
+        d_ann, *f_anns = annotator.annotate_many([description, *[p.text for p in found]])
+        bridge = _bridge_for(description, list(zip(found, f_anns)), d_ann)
+        if not bridge:
+            break
+        hops.append(Hop(description, bridge, add(found, params.passages_per_hop)))
+        current = f"{current[:s]}{bridge}{current[e:]}"
+        current_ann = annotator.annotate(current)
+        hops.append(Hop(current, bridge, add(retrieve(current, params.passages_per_hop + 1), params.passages_per_hop)))
+    return passages, hops
