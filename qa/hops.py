@@ -66,7 +66,8 @@ def nested(q: Annotation) -> bool:
     return False
 
 
-def bridges(question: Annotation, passages: Sequence[tuple[Passage, Annotation]], n: int) -> list[str]:
+def bridges(question: Annotation, passages: Sequence[tuple[Passage, Annotation]], n: int,
+            labels: tuple[str, ...] = BRIDGE_LABELS) -> list[str]:
     """Names the question does not mention, from the passage sentences sharing most of the question's words
     (best sentence first; within a sentence, in order): entities, and the title of the passage holding it."""
     q_lemmas = _lemmas(question)
@@ -80,10 +81,9 @@ def bridges(question: Annotation, passages: Sequence[tuple[Passage, Annotation]]
     scored.sort(key=lambda x: (x[0], x[1], x[2]), reverse=True)
     out: list[str] = []
     for _, _, _, p, ann, s, e in scored:
-        ents = [(BRIDGE_LABELS.index(label), a, b) for a, b, label in ann.ents
-                if label in BRIDGE_LABELS and a >= s and b <= e]
+        ents = [(labels.index(label), a, b) for a, b, label in ann.ents if label in labels and a >= s and b <= e]
         names = [ann.text[a:b] for _, a, b in sorted(ents)]
-        if p.title:
+        if p.title and labels[0] not in ("GPE", "LOC", "PERSON"):  # a page title names a work, band, firm ...
             names.append(p.title)
         for name in names:
             words = {w.lower().strip(".,'’\"()") for w in name.split()}
@@ -116,27 +116,53 @@ def descriptions(q: Annotation) -> list[tuple[int, int]]:
     for i, t in enumerate(q.tokens):
         if t.pos != "NOUN":
             continue
-        kids = [u for u in q.tokens if u.head == i and u is not t]
-        if not any(u.dep in ("prep", "relcl", "acl") or (u.dep == "poss" and u.pos == "PROPN") for u in kids):
+        kids = [j for j, u in enumerate(q.tokens) if u.head == i and j != i]
+        clause = any(q.tokens[j].dep in ("relcl", "acl") or (q.tokens[j].dep == "poss" and q.tokens[j].pos == "PROPN")
+                     for j in kids)
+        # "the author of Brand": a prepositional phrase counts only when it names something directly
+        named = any(q.tokens[j].dep == "prep" and any(u.head == j and u.dep == "pobj" and u.pos == "PROPN"
+                                                      for u in q.tokens) for j in kids)
+        if not (clause or named):
             continue
         lo, hi = _subtree(q, i)
         if not any(q.tokens[j].pos == "PROPN" for j in range(lo, hi + 1)):
             continue
         while lo < i and q.tokens[lo].tag in ("WDT", "WP", "WRB"):
             lo += 1  # "which country ..." -> the description starts after the wh-word
-        out.append((q.tokens[lo].start, q.tokens[hi].end))
+        out.append((q.tokens[lo].start, q.tokens[hi].end, t.lemma))
     # innermost first: a span holding another one comes after it
-    out.sort(key=lambda se: (any(a >= se[0] and b <= se[1] and (a, b) != se for a, b in out), se[1] - se[0]))
+    out.sort(key=lambda d: (any(a >= d[0] and b <= d[1] and (a, b) != d[:2] for a, b, _ in out), d[1] - d[0]))
     return out
 
 
-def _bridge_for(description: str, found: Sequence[tuple[Passage, Annotation]], d_ann: Annotation) -> str | None:
-    picked = bridges(d_ann, found, 1)
+def _clause(q: Annotation, d: tuple[int, int, str]) -> bool:
+    """Whether the description d holds a relative or participle clause ("... where X died")."""
+    return any(t.dep in ("relcl", "acl") and t.start >= d[0] and t.end <= d[1] for t in q.tokens)
+
+
+def label_order(noun: str, encode: Callable | None) -> tuple[str, ...]:
+    """The entity labels most likely to name a `noun` ("composer" -> PERSON first, "country" -> GPE first): the
+    noun's embedding against spaCy's own description of each label (`spacy.explain`). Without an encoder, the
+    default order."""
+    if encode is None or not noun:
+        return BRIDGE_LABELS
+    import numpy as np
+    import spacy
+
+    glossary = [f"{spacy.explain(label) or label}" for label in BRIDGE_LABELS]
+    vectors = np.asarray(encode([f"a {noun}", *glossary]))
+    sims = vectors[1:] @ vectors[0]
+    return tuple(BRIDGE_LABELS[i] for i in np.argsort(-sims))
+
+
+def _bridge_for(found: Sequence[tuple[Passage, Annotation]], d_ann: Annotation, labels: tuple[str, ...]) -> str | None:
+    picked = bridges(d_ann, found, 1, labels)
     return picked[0] if picked else None
 
 
 def multi_hop(question: str, first: Sequence[Passage], retrieve: Callable[[str, int], list[Passage]],
-              annotator: Annotator | None = None, params: HopParams = PARAMS) -> tuple[list[Passage], list[Hop]]:
+              annotator: Annotator | None = None, params: HopParams = PARAMS,
+              encode: Callable | None = None) -> tuple[list[Passage], list[Hop]]:
     """The first retrieval's passages plus those found hop by hop (renumbered), and the hops taken.
 
     Each hop answers the innermost description of the question on its own ("the author of Brand" -> the
@@ -170,14 +196,18 @@ def multi_hop(question: str, first: Sequence[Passage], retrieve: Callable[[str, 
     for _ in range(params.max_hops):
         if (time.perf_counter() - t0) * 1000 > params.budget_ms:
             break
-        spans = descriptions(current_ann)
+        # a description already holding a bridge is resolved only when it is a clause ("the state where X died"),
+        # not the thing asked for ("the name of the waterfall in Zimbabwe")
+        done = [h.bridge for h in hops if h.bridge]
+        spans = [d for d in descriptions(current_ann)
+                 if not any(b in current[d[0]:d[1]] for b in done) or _clause(current_ann, d)]
         if not spans:
             break
-        s, e = spans[0]
+        s, e, noun = spans[0]
         description = current[s:e]
         found = retrieve(description, params.passages_per_hop + 1)
         d_ann, *f_anns = annotator.annotate_many([description, *[p.text for p in found]])
-        bridge = _bridge_for(description, list(zip(found, f_anns)), d_ann)
+        bridge = _bridge_for(list(zip(found, f_anns)), d_ann, label_order(noun, encode))
         if not bridge:
             break
         hops.append(Hop(description, bridge, add(found, params.passages_per_hop)))

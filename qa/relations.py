@@ -13,7 +13,8 @@ Pure logic over `index.linguistics.Annotation`s (no spaCy here; unit-testable on
    - subject and object swapped, or someone else does it (the claim's subject is there in another role)
                                                                                -> `role_mismatch`
    - same participants, one side negated                                      -> `negation`
-4. the similarity prior (the verifier's lexical + embedding score) is at least `min_prior` else `not_found`.
+4. a claim that states a cause ("because", "due to", "led to") needs evidence stating one  else `not_found`
+5. the similarity prior (the verifier's lexical + embedding score) is at least `min_prior` else `not_found`.
 
 A claim verb that the evidence does not have at all is left to the prior (a paraphrase: "backed" for
 "supported"). Nothing here can turn a low prior into support; a relation mismatch always wins over the prior.
@@ -52,6 +53,9 @@ _NUMBER_WORDS = {w: str(n) for n, w in enumerate(
 _NUMBER_WORDS.update({"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5", "sixth": "6",
                       "seventh": "7", "eighth": "8", "ninth": "9", "tenth": "10", "thirty": "30", "forty": "40",
                       "fifty": "50", "hundred": "100", "thousand": "1000", "million": "1000000", "billion": "1000000000"})
+# Closed-class words and verbs that state a cause (spaCy has no label for causal links).
+CAUSAL_WORDS = frozenset("because due owing therefore thus hence consequently why".split())
+CAUSAL_VERBS = frozenset("cause lead result prompt trigger spark".split())
 _VAGUE = frozenset("it they them he him she her we us you i this that these those one which who what".split())
 _ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
 _DIGITS = re.compile(r"\d")
@@ -67,6 +71,7 @@ class RelationParams:
     check_numbers: bool = True
     check_entities: bool = True
     check_roles: bool = True
+    check_causal: bool = True  # a claim saying why ("because", "led to") needs evidence that says why too
     require_verb: bool = False  # whether a claim whose verbs the evidence lacks is unsupported (else the prior decides)
     other_subject: bool = True  # a different name doing the claim's verb is a role mismatch ("Russia voted" / "the US voting")
     light_verbs: frozenset = frozenset({"be", "have", "do", "get", "make", "take", "go", "come", "become"})
@@ -88,6 +93,7 @@ class Facts:
     date_words: set[str] = field(default_factory=set)  # words of DATE/TIME entities that are not numbers
     entities: list[tuple[str, str]] = field(default_factory=list)  # (key, label)
     keys: set[str] = field(default_factory=set)  # every lemma, entity key and alias of the text
+    causal: bool = False  # it states a cause ("because", "due to", "led to", "caused")
 
 
 def key(word: str) -> str:
@@ -132,6 +138,9 @@ def facts(ann: Annotation, params: RelationParams = PARAMS) -> Facts:
             f.keys.add(n)
         elif in_ent.get(i) in ("DATE", "TIME") and t.pos in ("PROPN", "NOUN") and word[:1].isupper():
             f.date_words.add(t.lemma)  # month and day names
+    lemmas = [t.lemma for t in ann.tokens]
+    f.causal = bool(CAUSAL_WORDS & set(lemmas)) or any(
+        t.verb.split()[0] in CAUSAL_VERBS and (t.verb not in ("lead", "result") or t.preps) for t in ann.triples)
     for c in ann.corefs:  # what its pronouns stand for is named here too
         f.keys |= _arg_keys(c.antecedent)
     for t in ann.triples:
@@ -246,6 +255,7 @@ def check(claim: Annotation, evidence: Sequence[Annotation], prior: float | None
         ef.date_words |= x.date_words
         ef.entities += x.entities
         ef.keys |= x.keys
+        ef.causal = ef.causal or x.causal
     if params.check_numbers and (cf.numbers - ef.numbers or {w for w in cf.date_words if key(w) not in ef.keys}):
         return False, "number_mismatch"
     if params.check_entities and any(k not in ef.keys and not _words_in(k, ef.keys) for k, _ in cf.entities):
@@ -255,6 +265,8 @@ def check(claim: Annotation, evidence: Sequence[Annotation], prior: float | None
     for reason in ("negation", "role_mismatch", "object_mismatch"):
         if reason in statuses:
             return False, reason
+    if params.check_causal and cf.causal and not ef.causal:
+        return False, "not_found"  # the facts may be there, the link between them is not
     if prior is not None and prior < params.min_prior:
         return False, "not_found"
     if params.require_verb and statuses and "supported" not in statuses:

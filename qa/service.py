@@ -202,10 +202,12 @@ class Service:
         passages = self.retriever.retrieve(q, name, k)
         hops: list[Hop] = [Hop(q, "", tuple(p.n for p in passages))]
         if g.switches.on("multi_hop"):
-            passages, hops = multi_hop(q, passages, lambda query, n: self.retriever.retrieve(query, name, n))
+            passages, hops = multi_hop(q, passages, lambda query, n: self.retriever.retrieve(query, name, n),
+                                       encode=g.encode)
         t1 = time.perf_counter()
+        resolved = hops[-1].query if hops[-1].bridge else q  # the question with its descriptions resolved
         evidence = g.evidence(passages)
-        decision = g.decide(q, evidence)  # before generation: a refused question never reaches the generator
+        decision = g.decide(resolved, evidence)  # before generation: a refused question never reaches the generator
         td = time.perf_counter()
         extractive = isinstance(gen, ExtractiveGenerator)
         extract = g.extract(q, evidence, hops=hops) if decision.answerable else []
@@ -232,7 +234,7 @@ class Service:
         refused = reason is not None
         short = None
         if not refused and g.switches.on("short_answer"):
-            short = short_answer(q, [c.quote for c in grounded.citations])
+            short = short_answer(resolved, [c.quote for c in grounded.citations])
         t3 = time.perf_counter()
         answer = Answer(
             question=q,

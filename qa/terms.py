@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*[A-Za-z]|[A-Za-z]|\d+(?:[.,]\d+)*")
@@ -23,8 +24,16 @@ answer question passage passages document documents according source sources bas
 QUESTION_WORDS = frozenset("what when where which who whom whose why how name list describe explain".split())
 
 
+def fold(text: str) -> str:
+    """Letters without their accents ("Aschenbrödel" -> "Aschenbrodel", "Akinoshū" -> "Akinoshu"): names are
+    often written both ways, and the word pattern reads only unaccented letters."""
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
 def words(text: str) -> list[str]:
-    return [m.group().replace("’", "'") for m in _WORD.finditer(text)]
+    return [m.group().replace("’", "'") for m in _WORD.finditer(fold(text))]
 
 
 _IRREGULAR = {

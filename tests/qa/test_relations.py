@@ -136,6 +136,15 @@ def test_adjacent_pair_counts_as_one_evidence():
 
 
 @pytest.mark.unit
+def test_a_cause_needs_evidence_that_states_one():
+    abstain = tr("abstain", US)
+    ev = ann("The US abstained", [abstain], [("US", "GPE")])
+    claim = ann("The US abstained because it lost", [abstain, tr("lose", US)], [("US", "GPE")])
+    assert check(claim, [ev]) == (False, "not_found")
+    assert check(claim, [ann("The US abstained because it lost", [abstain], [("US", "GPE")])]) == (True, "supported")
+
+
+@pytest.mark.unit
 def test_speech_verbs_stand_for_each_other():
     trump = arg("Trump", "trump", "PERSON")
     ev = ann("Trump noted it", [tr("note", trump)], [("Trump", "PERSON")])
@@ -200,6 +209,9 @@ def test_supported_claims(annotator, claim):
     ("In 2023, 140 countries backed the first resolution.", {"number_mismatch"}),
     ("Russia voted against the resolution.", {"role_mismatch"}),
     ("Ukraine adopted a resolution condemning the UN General Assembly.", {"role_mismatch"}),
+    ("The US chose to abstain because Trump noted that Putin would not oppose a peacekeeping force.",
+     {"not_found", "entity_mismatch"}),  # not_found on the adjacent pair: both facts, but no "because"
+
 ])
 def test_rejected_claims(annotator, claim, reasons):
     ok, reason = seed_check(annotator, claim)
