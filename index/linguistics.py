@@ -442,6 +442,8 @@ def _triples(doc, args: _Args) -> list[Triple]:
                 subj = hs
             if v.dep_ == "conj" and passive and obj is None:
                 obj = ho
+            if v.tag_ == "VBN" and not passive and obj is None and _governor(v).lemma_ == "be":
+                subj, obj, passive = None, subj, True  # "are, as a rule, required to ...": a passive parsed apart
         roles[v.i] = (subj, obj, passive)
         return roles[v.i]
 

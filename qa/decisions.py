@@ -75,11 +75,27 @@ def type_absent(question: str, evidence: "Evidence", on_topic: float = 0.5) -> b
     return not any(has_type(s.text, kind, question) for s in near)
 
 
+# Entities a question cannot be answered without: names of people, places, organisations, works, events, laws,
+# products, and dates (a question about another year is another question). Bare numbers are left out: in
+# technical questions "500" or "3.12" are usually settings, not the subject.
+ASKED_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "WORK_OF_ART", "LAW", "PRODUCT",
+                          "DATE"})
+
+
+def question_entities(question: str) -> list[str]:
+    """The named entities of the question (spaCy NER, by type, not by capital letters), in order."""
+    from index.linguistics import default_annotator
+
+    ann = default_annotator().annotate(question)
+    return list(dict.fromkeys(ann.text[s:e] for s, e, label in ann.ents if label in ASKED_LABELS))
+
+
 RuleCheck = Callable[[str, "Evidence"], bool]
 
 RULES: dict[str, tuple[Unit, RuleCheck | None]] = {
-    "unmentioned": (Unit("unmentioned", "rule", "The question names a name or number that no retrieved passage "
-                         "mentions.", "not_mentioned"), None),
+    "unmentioned": (Unit("unmentioned", "rule", "The question names an entity (spaCy NER: person, place, "
+                         "organisation, work, event, law, product, date) whose words no retrieved passage has.",
+                         "not_mentioned"), None),
     "type_absent": (Unit("type_absent", "rule", type_absent.__doc__ or "", "no_expected_answer_type"), type_absent),
     "role_conflict": (Unit("role_conflict", "rule", role_conflict.__doc__ or "", "role_mismatch"), role_conflict),
     "office_unfilled": (Unit("office_unfilled", "rule", office_unfilled.__doc__ or "", "office_unfilled"), office_unfilled),

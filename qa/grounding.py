@@ -24,7 +24,7 @@ import numpy as np
 
 from index.chunking import sentence_spans
 from qa.answers import Citation, Passage, SentenceReport
-from qa.decisions import RULES, Switches, first_refusal
+from qa.decisions import RULES, Switches, first_refusal, question_entities
 from qa import relations
 from index.linguistics import Annotation, AnnotationStore, Annotator, default_annotator
 from qa.terms import (content_terms, expected_type, has_type, negated, normalize, proximity, salient_terms, stem, term,
@@ -297,8 +297,7 @@ class Grounder:
         """Whether the passages can answer, decided before any generation: the first refusal rule of
         qa/decisions.py that fires (and is switched on) refuses; its name and reason go into the answer."""
         p, feats = self.answerability(question, evidence)
-        asked = [w for w in dict.fromkeys(words(normalize(question))) if term(w) in salient_terms(w)]
-        unmentioned = [w for w in asked if term(w) not in evidence.all_terms]
+        unmentioned = [e for e in question_entities(question) if not content_terms(e) <= evidence.all_terms]
         rule = first_refusal(question, evidence, self.switches, p < self.calibration.threshold, unmentioned)
         return Decision(rule is None, p, feats, unmentioned, rule)
 

@@ -72,6 +72,7 @@ class RelationParams:
     check_entities: bool = True
     check_roles: bool = True
     check_causal: bool = True  # a claim saying why ("because", "led to") needs evidence that says why too
+    verbatim: bool = True  # a claim whose words are a stretch of the evidence's is supported without parsing
     require_verb: bool = False  # whether a claim whose verbs the evidence lacks is unsupported (else the prior decides)
     other_subject: bool = True  # a different name doing the claim's verb is a role mismatch ("Russia voted" / "the US voting")
     light_verbs: frozenset = frozenset({"be", "have", "do", "get", "make", "take", "go", "come", "become"})
@@ -125,6 +126,7 @@ def facts(ann: Annotation, params: RelationParams = PARAMS) -> Facts:
         if label in params.entity_labels:
             f.entities.append((key(text), label))
             f.keys.add(key(text))
+            f.keys.add(key(text).replace(" ", ""))  # "South East London" ~ "Southeast London"
         for i, t in enumerate(ann.tokens):
             if t.start >= s and t.end <= e:
                 in_ent[i] = label
@@ -207,7 +209,13 @@ def match_triple(c: Triple, evidence: Sequence[Triple], params: RelationParams =
         subj_ok = subj_known or e.subj is None  # a subject the evidence does not give is no conflict ...
         core = _core_args(c, params)
         ev_args = _ev_args(e)
-        objs_ok = all(any(args_match(a, b, attached=True) for b in ev_args) for a in core)
+        if c.subj is None and e.obj is None and e.subj is not None:
+            ev_args.append(e.subj)  # an agentless passive read the other way round by the parser
+        # an argument of the claim conflicts when the evidence fills the same slot (object; prepositional objects)
+        # with something else; an empty slot is no conflict (parsers lose arguments across quotes and asides)
+        filled = {"obj": e.obj is not None or e.subj is not None and c.subj is None, "prep": bool(e.preps)}
+        objs_ok = all(any(args_match(a, b, attached=True) for b in ev_args) or not filled["obj" if a is c.obj else "prep"]
+                      for a in core)
         if subj_ok and objs_ok:
             if c.neg != e.neg:
                 found.append("negation")
@@ -219,6 +227,8 @@ def match_triple(c: Triple, evidence: Sequence[Triple], params: RelationParams =
             continue  # "is ready" / "is prepared": a light verb's other complement is a paraphrase as often as not
         if e.subj is None and not subj_known:
             continue  # ... nor evidence that someone else was meant
+        if not ev_args and e.subj is None:
+            continue  # a bare verb ("Constructed starting on ...") says nothing against the claim
         if subj_ok:
             # the subject does it to something else -- unless the claim's object is the evidence's subject
             if c.subj is not None and e.subj is not None and any(args_match(a, e.subj) for a in core):
@@ -246,6 +256,8 @@ def core_triples(ann_or_facts, params: RelationParams = PARAMS) -> list[Triple]:
 def check(claim: Annotation, evidence: Sequence[Annotation], prior: float | None = None,
           params: RelationParams = PARAMS) -> tuple[bool, str]:
     """Whether the evidence (one sentence, or two adjacent ones) supports the claim, and why (not)."""
+    if params.verbatim and verbatim(claim.text, " ".join(a.text for a in evidence)):
+        return True, "supported"  # quoted word for word: two parses of the same words may differ, the words do not
     cf = facts(claim, params)
     ef = Facts()
     for ann in evidence:
@@ -258,7 +270,8 @@ def check(claim: Annotation, evidence: Sequence[Annotation], prior: float | None
         ef.causal = ef.causal or x.causal
     if params.check_numbers and (cf.numbers - ef.numbers or {w for w in cf.date_words if key(w) not in ef.keys}):
         return False, "number_mismatch"
-    if params.check_entities and any(k not in ef.keys and not _words_in(k, ef.keys) for k, _ in cf.entities):
+    if params.check_entities and any(k not in ef.keys and k.replace(" ", "") not in ef.keys and not _words_in(k, ef.keys)
+                                     for k, _ in cf.entities):
         return False, "entity_mismatch"
     statuses = [match_triple(t, ef.triples, params) for t in core_triples(cf, params)]
     statuses = ["role_mismatch" if s == "other_subject" else s for s in statuses]
@@ -279,7 +292,7 @@ def contradiction(claim: Annotation, sentences: Sequence[Annotation], params: Re
     otherwise elsewhere (the same verb with the claim's subject but another object, the roles swapped, or the
     other polarity) and nowhere as the claim does; else None."""
     loose = replace(params, other_subject=False)
-    triples = core_triples(claim, params)
+    triples = [t for t in core_triples(claim, params) if not vague(t.subj)]  # only an event whose doer is named
     if not triples:
         return None
     found: list[str] = []
@@ -288,6 +301,15 @@ def contradiction(claim: Annotation, sentences: Sequence[Annotation], params: Re
         if "supported" not in statuses:
             found += statuses
     return next((r for r in ("negation", "role_mismatch", "object_mismatch") if r in found), None)
+
+
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def verbatim(claim: str, evidence: str) -> bool:
+    """The claim's words, in order, are a stretch of the evidence's (case, spacing and punctuation aside)."""
+    c = _NON_WORD.sub(" ", claim.lower()).strip()
+    return bool(c) and f" {c} " in f" {_NON_WORD.sub(' ', evidence.lower()).strip()} "
 
 
 def _words_in(k: str, keys: set[str]) -> bool:

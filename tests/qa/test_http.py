@@ -420,8 +420,8 @@ def test_openai_client_sees_401_with_a_wrong_key(tmp_path):
 
 @pytest.mark.unit
 def test_twenty_concurrent_asks_get_their_own_answers(client, service):
-    words = ("first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
-             "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth").split()
+    words = ("really exactly precisely formally officially finally actually specifically ultimately publicly "
+             "initially overall again openly clearly quietly firmly broadly largely mainly").split()
     questions = [f"How did the US vote, {w}?" for w in words]  # answerable: a refusal would not call the generator
 
     def ask(q):
