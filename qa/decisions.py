@@ -118,6 +118,8 @@ HEURISTICS: dict[str, Unit] = {u.name: u for u in (
          "another clause only sets the scene."),
     Unit("wh_phrase", "heuristic", "Extractive: also pick the best sentence naming the kind of thing asked for "
          "('Which anniversary ...') when the best sentence does not."),
+    Unit("code_weight", "heuristic", "Extractive: a code block counts less than prose for picking, unless the "
+         "question asks how to do something."),
     Unit("agreement_fallback", "heuristic", "A generated answer gives way to the extractive one when none of its "
          "quotes answers the question nearly as well as the best sentence."),
     Unit("relevance_filter", "heuristic", "Supported sentences of a generated answer far less on-topic than its "

@@ -45,6 +45,8 @@ PAIR_PENALTY = 0.05  # ... minus this for a two-sentence quote,
 NAME_PENALTY, NAME_PENALTY_CAP = 0.3, 0.6  # ... minus this for each name or number missing from the quote (capped),
 NEGATION_PENALTY = 0.6  # ... minus this when one of claim and quote is negated and the other is not,
 _FILLERS = frozenset("the a an of to in on at by for with and or is are was were be been it its this that".split())
+CODE_WEIGHT = 0.7  # extractive picking: a code block's match counts this much, unless the question asks how to do
+HOW_TO = re.compile(r"^\s*(?:how (?:do|can|could|should|would|to)\b|show me\b)|\bexample\b|\bsnippet\b", re.I)
 NUMBER_PENALTY = 0.5  # ... minus this when a number in the claim is not in the quote (numbers are exact facts).
 
 
@@ -58,6 +60,7 @@ class Span:
     parts: tuple[int, ...]  # indices of the sentence vectors this span is made of
     names: frozenset = frozenset()  # salient terms: names and numbers
     negated: bool = False
+    code: bool = False  # a code block (index/structure.py units), quoted whole
 
 
 @dataclass
@@ -70,16 +73,18 @@ class Evidence:
     clause_owner: np.ndarray = None  # ... each row's single-sentence index
     annotator: Annotator | None = None  # spaCy annotations for the relation check (default: the shared one) ...
     annotation_store: AnnotationStore | None = None  # ... kept here when set (a collection's manifest) ...
-    _annotations: dict = field(default_factory=dict, repr=False)  # ... made on first use: passage n -> Annotation
+    _annotations: dict = field(default_factory=dict, repr=False)  # ... made on first use: passage n (and span) -> Annotation
 
     @classmethod
     def build(cls, passages: Sequence[Passage], encode: Encode) -> "Evidence":
         singles: list[Span] = []
         for p in passages:
+            code = {(a, b) for a, b, kind in (p.units or ()) if kind == "code"}
             for s in sentence_spans(p.text, units=p.units):
                 text = p.text[s.start : s.end]
                 singles.append(Span(p.n, p.start + s.start, p.start + s.end, text, frozenset(content_terms(text)),
-                                    (len(singles),), frozenset(salient_terms(text)), negated(text)))
+                                    (len(singles),), frozenset(salient_terms(text)), negated(text),
+                                    (s.start, s.end) in code))
         clauses, owners = [], []
         for i, span in enumerate(singles):
             if len(span.text.split()) > LONG_SENTENCE_WORDS:
@@ -95,7 +100,7 @@ class Evidence:
                 p = next(x for x in passages if x.n == a.passage)
                 text = p.text[a.start - p.start : b.end - p.start]
                 pairs.append(Span(a.passage, a.start, b.end, text, a.terms | b.terms, a.parts + b.parts,
-                                  a.names | b.names, a.negated or b.negated))
+                                  a.names | b.names, a.negated or b.negated, a.code or b.code))
         all_terms = frozenset().union(*(content_terms(p.text) for p in passages)) if passages else frozenset()
         return cls(list(passages), singles + pairs, np.asarray(vectors, dtype=np.float32), all_terms,
                    np.asarray(clause_vectors, dtype=np.float32), np.asarray(owners, dtype=int))
@@ -129,9 +134,11 @@ class Evidence:
         if not self._annotations:
             anns = self._annotator().annotate_many([p.text for p in self.passages], self.annotation_store)
             self._annotations.update({p.n: a for p, a in zip(self.passages, anns)})
-        span = self.spans[i]
-        p = self.passage(span.passage)
-        return self._annotations[span.passage].view(span.start - p.start, span.end - p.start)
+        if ("span", i) not in self._annotations:
+            span = self.spans[i]
+            p = self.passage(span.passage)
+            self._annotations[("span", i)] = self._annotations[span.passage].view(span.start - p.start, span.end - p.start)
+        return self._annotations[("span", i)]
 
     def scores(self, claim: str, vector: np.ndarray) -> np.ndarray:
         """Support of a claim (its text and unit vector) by every span, in 0..1."""
@@ -473,7 +480,9 @@ class Grounder:
         if not singles:
             return []
         dense = evidence.dense(qv)
-        scored = sorted(((self._match(q_terms, s, float(dense[s.parts[0]])), i) for i, s in enumerate(singles)), reverse=True)
+        code_weight = 1.0 if HOW_TO.search(question) or not self.switches.on("code_weight") else CODE_WEIGHT
+        scored = sorted(((self._match(q_terms, s, float(dense[s.parts[0]])) * (code_weight if s.code else 1.0), i)
+                         for i, s in enumerate(singles)), reverse=True)
         picked: list[Span] = []
         seen: set[str] = set()
         for score, i in scored:
