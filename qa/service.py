@@ -199,13 +199,8 @@ class Service:
 
         t0 = time.perf_counter()
         g = self.grounder
-        passages = self.retriever.retrieve(q, name, k)
-        hops: list[Hop] = [Hop(q, "", tuple(p.n for p in passages))]
-        if g.switches.on("multi_hop"):
-            passages, hops = multi_hop(q, passages, lambda query, n: self.retriever.retrieve(query, name, n),
-                                       encode=g.encode)
+        passages, hops, resolved = self._retrieve(q, name, k)
         t1 = time.perf_counter()
-        resolved = hops[-1].query if hops[-1].bridge else q  # the question with its descriptions resolved
         evidence = g.evidence(passages)
         decision = g.decide(resolved, evidence)  # before generation: a refused question never reaches the generator
         td = time.perf_counter()
@@ -256,6 +251,23 @@ class Service:
             hops=[h.to_dict() for h in hops],
         )
         yield Event("answer", answer=answer)
+
+    def _retrieve(self, q: str, name: str, k: int) -> tuple[list, list[Hop], str]:
+        """Passages for the question (with multi-hop retrieval when it is switched on), the hops taken, and
+        the question with its descriptions resolved (what refusal and the short answer are decided on)."""
+        passages = self.retriever.retrieve(q, name, k)
+        hops: list[Hop] = [Hop(q, "", tuple(p.n for p in passages))]
+        if self.grounder.switches.on("multi_hop"):
+            passages, hops = multi_hop(q, passages, lambda query, n: self.retriever.retrieve(query, name, n),
+                                       encode=self.grounder.encode)
+        return passages, hops, hops[-1].query if hops[-1].bridge else q
+
+    def decision_for(self, question: str, collection: str | None = None, top_k: int | None = None):
+        """How `ask` would decide whether to answer, without generating: the Decision (refusal rule, the refusal
+        model's probability and features), as `qa calibrate` fits it."""
+        q, name = self._question(question), self._existing(collection)
+        passages, _, resolved = self._retrieve(q, name, top_k or self.config.top_k)
+        return self.grounder.decide(resolved, self.grounder.evidence(passages)), passages
 
     def check_claim(self, claim: str, passages: Sequence[str], question: str = "") -> ClaimCheck:
         """Verify one claim (an answer sentence) against passages given as plain text, exactly as an answer

@@ -174,6 +174,11 @@ def _polar(q: Annotation, quotes: Sequence[Annotation]) -> str | None:
     return None
 
 
+def asks_for_thing(question: str, annotator: Annotator | None = None) -> bool:
+    """Whether the question asks for a thing a short answer can give (see `expected`)."""
+    return expected((annotator or default_annotator()).annotate(question)) is not None
+
+
 def short_answer(question: str, quotes: Sequence[str], annotator: Annotator | None = None) -> str | None:
     """The phrase of one of `quotes` that answers `question`, "Yes"/"No", or None (see the module docstring)."""
     quotes = [q for q in quotes if q and q.strip()]

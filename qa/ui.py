@@ -15,7 +15,8 @@ from qa.uploads import UPLOAD_TYPES, safe_upload_name, save_uploads  # noqa: F40
 CSS = """
 .gq-source { border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 12px; margin: 0 0 10px 0; }
 .gq-source h4 { margin: 0 0 6px 0; font-size: 0.95em; }
-.gq-source .gq-passage { font-size: 0.92em; line-height: 1.45; color: #444; }
+.gq-source .gq-passage { font-size: 0.92em; line-height: 1.45; color: #444; white-space: pre-wrap; }
+.gq-source .gq-section { color: #0b5394; font-size: 0.9em; font-weight: normal; }
 .gq-source mark { background: #fff3a3; color: #111; padding: 0 2px; border-radius: 3px; }
 .gq-removed { color: #8a1f11; text-decoration: line-through; }
 .gq-muted { color: #666; font-size: 0.9em; }
@@ -70,6 +71,7 @@ def sources_html(answer: Answer | None) -> str:
             body = f"<mark>{html.escape(c.quote)}</mark>"
         blocks.append(
             f"<div class='gq-source' data-citation='{c.n}'><h4>[{c.n}] {html.escape(Path(c.source).name)}"
+            + (f" <span class='gq-section'>{html.escape(c.section)}</span>" if getattr(c, "section", None) else "") +
             f" <span class='gq-muted'>{f'p. {c.page}, ' if c.page is not None else ''}chars {c.start}–{c.end}</span></h4><div class='gq-passage'>{body}</div></div>"
         )
     return "\n".join(blocks)

@@ -44,3 +44,17 @@ def test_support_threshold_keeps_the_required_recall():
     assert t == pytest.approx(0.56) and balanced == pytest.approx(0.8)  # keeps 4/5 supported, rejects 4/5
     t_all, _ = support_threshold(pos, neg, min_recall=1.0)
     assert t_all <= 0.35  # every supported sentence must pass
+
+
+def test_balanced_threshold_counts_the_other_rules_and_respects_the_bound():
+    from evals.calibrate import balanced_threshold, rates
+
+    p = np.array([0.9, 0.8, 0.7, 0.3, 0.6, 0.2, 0.1])
+    y = np.array([1, 1, 1, 1, 0, 0, 0])
+    none = np.zeros(7, dtype=bool)
+    # t=0.7 refuses 0.6/0.2/0.1 (all unanswerable) and the answerable 0.3: gain 1.0 - 0.25
+    assert balanced_threshold([(p, y, none)], max_false_refusal=0.25) == 0.7
+    assert balanced_threshold([(p, y, none)], max_false_refusal=0.0) == 0.3  # no answerable one may be refused
+    ruled = np.array([False, False, False, True, False, False, False])  # another rule refuses the 0.3 anyway
+    assert rates(p, y, 0.0, ruled)["false_refusal"] == 0.25
+    assert balanced_threshold([(p, y, ruled)], max_false_refusal=0.2) == 0.0  # the rules alone exceed the bound

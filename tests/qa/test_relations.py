@@ -145,6 +145,48 @@ def test_a_cause_needs_evidence_that_states_one():
 
 
 @pytest.mark.unit
+def test_numbers_inside_a_matched_argument_must_agree():
+    harbor = arg("the harbor")
+    ev = ann("four frigates sailed into the harbor", [tr("sail", arg("four frigates"), None, [("into", harbor)])])
+    five = ann("five frigates sailed into the harbor", [tr("sail", arg("five frigates"), None, [("into", harbor)])])
+    assert check(five, [ev]) == (False, "number_mismatch")
+    assert relations.numbers_agree(arg("four frigates"), arg("four English frigates"))
+
+
+@pytest.mark.unit
+def test_two_names_match_only_when_one_is_inside_the_other():
+    etuc = arg("the European Trade Union Confederation", "confederation", "ORG")
+    eu = arg("the European Union", "union", "ORG")
+    assert not relations.args_match(eu, etuc) and not relations.args_match(etuc, eu)
+    assert relations.args_match(arg("the UN", "un", "ORG"), arg("the UN General Assembly", "assembly", "ORG"))
+    assert relations.args_match(arg("Macron", "macron", "PERSON"), arg("Emmanuel Macron", "macron", "PERSON"))
+    names = [("European Trade Union Confederation", "ORG"), ("European Union", "ORG")]
+    ev = ann("The European Trade Union Confederation is recognized by the European Union", [tr("recognize", eu, etuc)],
+             names)
+    claim = ann("The European Trade Union Confederation recognizes the European Union", [tr("recognize", etuc, eu)], names)
+    assert check(claim, [ev]) == (False, "role_mismatch")
+
+
+@pytest.mark.unit
+def test_word_for_word_quotes_are_supported_whatever_the_parse():
+    claim = ann("US voting against it", [tr("vote", US, None, [("against", arg("Russia's invasion"))])])
+    assert check(claim, [EVIDENCE]) == (True, "supported")  # a misparse cannot flag the evidence's own words
+    assert relations.verbatim("Researchers have begun: well-being", "Researchers have begun : well - being , and")
+
+
+@pytest.mark.unit
+def test_contradiction_elsewhere_in_the_passages():
+    claim = ann("The US voted in favour of the resolution",
+                [tr("vote", US, None, [("in", Arg("favour", ("favour",), ("favour",), attached=("resolution",)))])])
+    assert relations.contradiction(claim, [EVIDENCE]) == "object_mismatch"  # the resolution, under "against"
+    other = ann("The US voted in the morning", [tr("vote", US, None, [("in", arg("the morning"))])])
+    assert relations.contradiction(other, [EVIDENCE]) is None  # an adjunct the evidence leaves out
+    negated = ann("The US did not vote against the resolution",
+                  [tr("vote", US, None, [("against", RESOLUTION)], neg=True)])
+    assert relations.contradiction(negated, [EVIDENCE]) == "negation"
+
+
+@pytest.mark.unit
 def test_speech_verbs_stand_for_each_other():
     trump = arg("Trump", "trump", "PERSON")
     ev = ann("Trump noted it", [tr("note", trump)], [("Trump", "PERSON")])
