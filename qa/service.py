@@ -202,6 +202,7 @@ class Service:
         passages, hops, resolved = self._retrieve(q, name, k)
         t1 = time.perf_counter()
         evidence = g.evidence(passages)
+        evidence.annotation_store = self.manifests(name)  # each passage is parsed once, ever
         decision = g.decide(resolved, evidence)  # before generation: a refused question never reaches the generator
         td = time.perf_counter()
         extractive = isinstance(gen, ExtractiveGenerator)

@@ -573,7 +573,8 @@ def test_openai_client_against_the_live_server(live):
     streamed = "".join(ch.choices[0].delta.content or "" for ch in chunks)
     assert "against" in streamed.lower() and chunks[-1].choices[0].finish_reason == "stop"
     final = chunks[-1].model_extra
-    assert final["groundqa"]["answer"] == streamed and final["citations"] == final["groundqa"]["citations"]
+    lead = f"{final['groundqa']['short_answer']}\n\n" if final["groundqa"]["short_answer"] else ""
+    assert lead + final["groundqa"]["answer"] == streamed and final["citations"] == final["groundqa"]["citations"]
     assert all(SEED_TEXT[c["start"]:c["end"]] == c["quote"] for c in final["citations"])
 
 

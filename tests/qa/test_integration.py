@@ -42,12 +42,12 @@ def test_the_local_model_really_generated(real_service):
     assert_exact_quotes(answer)
 
 
-def test_refused_even_when_the_model_answers(real_service):
-    """SmolLM2 invents China's vote; the service refuses anyway and keeps what the model wrote."""
+def test_refused_before_the_model_is_asked(real_service):
+    """China is in no passage: the service refuses before generation, so SmolLM2 cannot invent China's vote."""
     answer = real_service.ask("How did China vote on the resolution?", generator="local")
-    assert answer.raw_answer.strip() and "do not say" not in answer.raw_answer.lower()
-    assert answer.refused and answer.citations == []
-    assert answer.answerability < real_service.grounder.calibration.threshold
+    assert answer.refused and answer.citations == [] and answer.raw_answer == ""
+    assert answer.refusal_reason == "not_mentioned" and answer.timings_ms["generate"] == 0.0
+    assert "China" in answer.answer
 
 
 def test_a_correct_answer_keeps_its_citations(real_service):

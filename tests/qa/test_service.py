@@ -124,9 +124,11 @@ def test_a_bad_file_is_skipped_with_its_error_and_the_rest_goes_on(fake_service,
 
 def test_keep_unsupported_keeps_and_marks_them(fake_service, seed_copy):
     fake_service.ingest([seed_copy])
-    fake_service.script["text"] = "The US voted against the resolution [1]. Beijing sent 40 tanks to Norway."
-    default = fake_service.ask("How did the US vote on the resolution?")
-    kept = fake_service.ask("How did the US vote on the resolution?", keep_unsupported=True)
+    fake_service.script["text"] = ("The US ultimately chose to abstain from the final vote on its own resolution [1]. "
+                                   "Beijing sent 40 tanks to Norway.")
+    q = "What did the US do in the final vote on its own resolution?"
+    default = fake_service.ask(q)
+    kept = fake_service.ask(q, keep_unsupported=True)
     assert "Beijing" not in default.answer
     assert "Beijing sent 40 tanks to Norway. [unsupported]" in kept.answer
     for a in (default, kept):
