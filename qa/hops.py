@@ -32,7 +32,7 @@ class HopParams:
     bridges_per_hop: int = 2  # bridge entities tried per hop
     passages_per_hop: int = 2  # passages each bridged query adds
     covered: float = 0.85  # a passage holding this share of the question's content lemmas needs no hop
-    budget_ms: float = 400.0  # no new hop starts after this much time
+    budget_ms: float = 600.0  # no new hop starts after this much time
 
 
 PARAMS = HopParams()
@@ -66,6 +66,21 @@ def nested(q: Annotation) -> bool:
     return False
 
 
+def _proper_nouns(ann: Annotation, s: int, e: int) -> list[str]:
+    """Runs of proper nouns inside text[s:e], as written."""
+    out, run = [], []
+    for t in ann.tokens:
+        if t.start >= s and t.end <= e and t.pos == "PROPN":
+            run.append(t)
+            continue
+        if run:
+            out.append(ann.text[run[0].start : run[-1].end])
+            run = []
+    if run:
+        out.append(ann.text[run[0].start : run[-1].end])
+    return out
+
+
 def bridges(question: Annotation, passages: Sequence[tuple[Passage, Annotation]], n: int,
             labels: tuple[str, ...] = BRIDGE_LABELS) -> list[str]:
     """Names the question does not mention, from the passage sentences sharing most of the question's words
@@ -74,15 +89,17 @@ def bridges(question: Annotation, passages: Sequence[tuple[Passage, Annotation]]
     asked = {w.lower().strip(".,'’\"()?") for w in question.text.split()} | q_lemmas
     scored = []
     for rank, (p, ann) in enumerate(passages):
+        whole = len(q_lemmas & _lemmas(ann))  # the passage that matches best describes the thing best ...
         for s, e in ann.sents:
-            overlap = len(q_lemmas & _lemmas(ann, s, e))
+            overlap = len(q_lemmas & _lemmas(ann, s, e))  # ... and within it, its best sentences
             if overlap:
-                scored.append((overlap, -rank, -s, p, ann, s, e))
-    scored.sort(key=lambda x: (x[0], x[1], x[2]), reverse=True)
+                scored.append((whole, -rank, overlap, -s, p, ann, s, e))
+    scored.sort(key=lambda x: x[:4], reverse=True)
     out: list[str] = []
-    for _, _, _, p, ann, s, e in scored:
+    for _, _, _, _, p, ann, s, e in scored:
         ents = [(labels.index(label), a, b) for a, b, label in ann.ents if label in labels and a >= s and b <= e]
         names = [ann.text[a:b] for _, a, b in sorted(ents)]
+        names += _proper_nouns(ann, s, e)  # names the entity recogniser missed ("Cujo is a 1983 film")
         if p.title and labels[0] not in ("GPE", "LOC", "PERSON"):  # a page title names a work, band, firm ...
             names.append(p.title)
         for name in names:
@@ -169,12 +186,12 @@ def multi_hop(question: str, first: Sequence[Passage], retrieve: Callable[[str, 
     passages for it -> "Henrik Ibsen") and substitutes the answer into the question ("What country was Henrik
     Ibsen a citizen of?"), which is then retrieved again. A question with nothing left to resolve, or whose
     best passage already covers it, takes no hop."""
-    t0 = time.perf_counter()
     hops = [Hop(question, "", tuple(p.n for p in first))]
     if not first or params.max_hops < 1:
         return list(first), hops
     annotator = annotator or default_annotator()
     q_ann, *anns = annotator.annotate_many([question, *[p.text for p in first]])
+    t0 = time.perf_counter()  # the budget counts the hops, not loading the parser
     q_lemmas = _lemmas(q_ann)
     if not q_lemmas or not nested(q_ann):
         return list(first), hops

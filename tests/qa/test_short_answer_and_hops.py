@@ -1,0 +1,73 @@
+"""Answers that lead with the answer, and multi-hop retrieval, with the real parts: spaCy's en_core_web_sm,
+the shipped embedding model and Chroma on disk."""
+
+import pytest
+
+from qa.short_answer import short_answer
+from tests.conftest import SEED_FILE
+
+pytestmark = pytest.mark.integration
+
+SEED = SEED_FILE.read_text(encoding="utf-8")
+VOTE = ("On the same day, the UN General Assembly adopted a resolution condemning Russia’s invasion of Ukraine, "
+        "despite the US voting against it and urging other nations to follow suit.")
+ABSTAIN = "The US ultimately chose to abstain from the final vote on its own resolution."
+OPPOSE = "Trump noted that Putin would likely not oppose a European peacekeeping force in Ukraine once hostilities cease."
+
+
+def test_the_quotes_are_the_seed_article_s():
+    assert all(q in SEED for q in (VOTE, ABSTAIN, OPPOSE))
+
+
+@pytest.mark.parametrize("question, quote, want", [
+    ("How did the US vote?", VOTE, "against"),
+    ("What did the US do in the final vote on its own resolution?", ABSTAIN, "abstain"),
+    ("Who adopted the resolution?", VOTE, "General Assembly"),
+    ("What did Trump say Putin would not oppose?", OPPOSE, "peacekeeping force"),
+])
+def test_short_answer_is_a_phrase_of_the_quote(question, quote, want):
+    got = short_answer(question, [quote])
+    assert got and want in got and got in quote
+
+
+@pytest.mark.parametrize("question, quote, want", [
+    ("Did the US vote against the resolution?", VOTE, "Yes"),
+    ("Would Putin oppose a European peacekeeping force?", OPPOSE, "No"),
+])
+def test_polar_questions_get_yes_or_no(question, quote, want):
+    assert short_answer(question, [quote]) == want
+
+
+def test_explanations_get_no_short_answer():
+    assert short_answer("Why did the US change its resolution?", [ABSTAIN]) is None
+    assert short_answer("How did the US vote?", []) is None
+
+
+def test_short_answer_on_the_real_service(real_service):
+    a = real_service.ask("How did the US vote?", generator="extractive")
+    assert not a.refused and a.short_answer and "against" in a.short_answer
+    assert any(a.short_answer in c.quote for c in a.citations)
+    assert a.to_dict()["short_answer"] == a.short_answer
+
+
+def test_two_hop_question_cites_one_quote_per_hop(tmp_path):
+    import qa
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "film.txt").write_text("Cujo is a 1983 American horror film. The film was shot in Leland, North Carolina, "
+                                   "over the summer of 1982.\n")
+    (docs / "teague.txt").write_text("Cujo was directed by Lewis Teague, who also directed Cat's Eye and The Jewel "
+                                     "of the Nile.\n")
+    (docs / "other.txt").write_text("Leland is a town in Brunswick County, North Carolina, United States. Its "
+                                    "population was 13,527 at the 2010 census.\n")
+    service = qa.open(home=tmp_path / "home", generator="extractive")
+    service.ingest([docs])
+    a = service.ask("Who directed the film that was shot in Leland, North Carolina?", top_k=1)
+    assert not a.refused, a.to_dict()
+    assert len(a.hops) >= 2 and any(h["bridge"] for h in a.hops[1:])
+    sources = {c.source.rsplit("/", 1)[-1] for c in a.citations}
+    assert {"film.txt", "teague.txt"} <= sources, a.to_dict()
+    assert "Lewis Teague" in a.answer
+    for c in a.citations:
+        assert (docs / c.source.rsplit("/", 1)[-1]).read_text()[c.start:c.end] == c.quote
