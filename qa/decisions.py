@@ -122,6 +122,8 @@ HEURISTICS: dict[str, Unit] = {u.name: u for u in (
          "('Which anniversary ...') when the best sentence does not."),
     Unit("code_weight", "heuristic", "Extractive: a code block counts less than prose for picking, unless the "
          "question asks how to do something."),
+    Unit("code_follows", "heuristic", "Extractive: a picked sentence ending in ':' brings the code block right after "
+         "it (the example it introduces)."),
     Unit("agreement_fallback", "heuristic", "A generated answer gives way to the extractive one when none of its "
          "quotes answers the question nearly as well as the best sentence."),
     Unit("relevance_filter", "heuristic", "Supported sentences of a generated answer far less on-topic than its "

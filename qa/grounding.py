@@ -521,6 +521,12 @@ class Grounder:
             if s.text not in {x.text for x in ordered}:
                 ordered.append(s)
         picked = ordered[:max_sentences]
+        if self.switches.on("code_follows"):  # "... wrap your application as follows:" + the code block it introduces
+            for s in list(picked):
+                if s.text.rstrip().endswith(":"):
+                    nxt = next((x for x in singles if x.passage == s.passage and x.start > s.start), None)
+                    if nxt is not None and nxt.code and nxt not in picked:
+                        picked.append(nxt)
         picked.sort(key=lambda s: (s.passage, s.start))
         return picked
 
@@ -529,13 +535,18 @@ class Grounder:
         """Answer text with repaired markers, numbered citations with exact quotes, sentence reports."""
         citations: list[Citation] = []
         by_key: dict[tuple, int] = {}
+        said: dict[tuple, set] = {}  # quote -> the content terms of the kept sentences it already supports
         texts, reports = [], []
         for v in verified:
             numbers: list[int] = []
             if v.kept and v.span is not None:
-                key = (v.span.passage, v.span.start, v.span.end)
+                p = evidence.passage(v.span.passage)
+                key = (p.source, v.span.start, v.span.end)  # overlapping chunks hold the same quote: cite it once
+                terms = content_terms(v.text)
+                if key in said and len(terms - said[key]) <= 0.2 * max(1, len(terms)):
+                    continue  # the same claim again from the same quote (small models repeat themselves)
+                said[key] = said.get(key, set()) | terms
                 if key not in by_key:
-                    p = evidence.passage(v.span.passage)
                     by_key[key] = len(citations) + 1
                     citations.append(Citation(
                         n=by_key[key], source=p.source, chunk_id=p.chunk_id, quote=v.span.text,

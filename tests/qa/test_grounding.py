@@ -83,10 +83,21 @@ def test_missing_marker_is_added_and_markers_pointing_nowhere_are_dropped():
 def test_citations_are_numbered_by_first_use_and_shared():
     g = grounder()
     ev = g.evidence(passages())
-    text = "The US abstained from the final vote on its own resolution. Macron met Trump in the Oval Office. The US abstained on its own resolution."
+    text = ("The US abstained from the final vote. Macron met Trump in the Oval Office. "
+            "The US ultimately chose to abstain on its own resolution.")
     out = g.compose(g.verify(text, ev), ev)
     assert [c.n for c in out.citations] == [1, 2]
     assert [s.citations for s in out.sentences] == [[1], [2], [1]]
+
+
+def test_the_same_claim_from_the_same_quote_is_said_once():
+    g = grounder()
+    ev = g.evidence(passages())
+    text = ("The US abstained from the final vote on its own resolution. Macron met Trump in the Oval Office. "
+            "The US abstained on its own resolution.")
+    out = g.compose(g.verify(text, ev), ev)
+    assert [c.n for c in out.citations] == [1, 2]
+    assert out.answer.count("abstained") == 1
 
 
 def test_extractive_picks_the_sentence_that_answers():
