@@ -35,6 +35,7 @@ _PLACE_NOUNS = frozenset("city country town state place village region province 
 _TIME_NOUNS = frozenset("year date day time century month decade".split())
 _NUMBER_ADVERBS = frozenset("many much long old far big tall large".split())
 _POLAR_AUX = frozenset("be do have can could will would shall should may might must".split())
+LIGHT_VERBS = frozenset("be have do get make take go".split())  # carry no meaning of their own to look for
 _CLAUSE_END = re.compile(r"[,;:.!?—–()]")
 
 
@@ -194,6 +195,9 @@ def short_answer(question: str, quotes: Sequence[str], annotator: Annotator | No
         return _polar(q_ann, anns)
     if want.kind in KIND_LABELS:
         for quote in anns:
+            if want.kind == "person" and want.verb and want.verb not in LIGHT_VERBS \
+                    and want.verb not in {t.lemma for t in quote.tokens}:
+                continue  # "Who will command the force?": a name in a quote that never says "command" is no answer
             found = _entity(quote, KIND_LABELS[want.kind], asked)
             if found:
                 return found
