@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import html
+import re
 import os
 from pathlib import Path
 
@@ -30,25 +31,35 @@ def error_text(exc: Exception) -> str:
     return f"⚠️ Something went wrong: {exc}"
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|<>~])")
+
+
+def as_text(text: str) -> str:
+    """Document text shown as text in the chat's Markdown: every Markdown/HTML character escaped (a quoted
+    '# comment' is not a heading, '__main__' is not bold, '<img src=...>' fetches nothing), line breaks kept."""
+    lines = [_MD_SPECIAL.sub(r"\\\1", line).replace("  ", " &nbsp;") for line in text.split("\n")]
+    return "  \n".join(lines)
+
+
 def answer_markdown(answer: Answer) -> str:
-    text = answer.answer
+    text = as_text(answer.answer)
     if answer.refused:
         text = f"**{text}**"
     elif answer.short_answer:
-        text = f"**{answer.short_answer}**\n\n{text}"
+        text = f"**{as_text(answer.short_answer)}**\n\n{text}"
     if not answer.refused:
         unsupported = [s for s in answer.sentences if not s.supported]
-        shown = [s for s in unsupported if len(s.text.split()) >= 4 and any(c.isalpha() for c in s.text)]
+        shown = [s for s in unsupported if sum(w.strip(".,;:!?()").isalpha() for w in s.text.split()) >= 3]
         off_topic = [s for s in answer.sentences if s.supported and not s.relevant]
         if unsupported and "[unsupported]" not in answer.answer:
             n = len(unsupported)
             note = f"Removed {n} sentence{'s' if n > 1 else ''} of the model's answer that your documents do not support"
             if shown:  # whole sentences only, never fragments
-                note += ": " + " ".join(f"~~{s.text}~~ ({s.reason.replace('_', ' ')})" if s.reason else f"~~{s.text}~~"
-                                        for s in shown)
+                note += ": " + " ".join(f"~~{as_text(s.text)}~~ ({s.reason.replace('_', ' ')})" if s.reason
+                                        else f"~~{as_text(s.text)}~~" for s in shown)
             text += f"\n\n<span class='gq-removed-note'>{note}.</span>"
         if off_topic:
-            items = " ".join(f"~~{s.text}~~" for s in off_topic)
+            items = " ".join(f"~~{as_text(s.text)}~~" for s in off_topic)
             text += f"\n\n<span class='gq-muted'>Left out, supported but off the question: {items}</span>"
     if answer.fallback:
         text += f"\n\n<span class='gq-muted'>The {answer.generator} model's answer was not supported; this is the best-supported passage sentence.</span>"
