@@ -43,6 +43,11 @@ def _mean(name: str, per_question: dict[str, float | None]) -> MetricResult:
     return MetricResult(name, float(np.mean(values)) if values else None, per_question)
 
 
+def per_answer(examples: Sequence[Example], answers: dict[str, dict | None], score) -> dict[str, float | None]:
+    """`score(example, answer)` for each question the system answered; None where it refused."""
+    return {ex.id: (None if is_refusal(answers.get(ex.id)) else score(ex, answers[ex.id])) for ex in examples}
+
+
 # --- text normalisation (SQuAD style) -------------------------------------------------------------
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = str.maketrans({c: " " for c in string.punctuation + "“”‘’—–"})
@@ -245,15 +250,12 @@ def grounding_share(examples: Sequence[Example], answers: dict[str, dict | None]
                     scorer: SupportScorer) -> MetricResult:
     """Share of answer sentences that the passages the system retrieved support (its cited quotes when
     it reports no passages), on answers given."""
-    per = {}
-    for ex in examples:
-        a = answers.get(ex.id)
-        if is_refusal(a):
-            per[ex.id] = None
-            continue
+    def share(ex: Example, a: dict) -> float:
         claims = answer_claims(a)
         texts = [p.get("text", "") for p in passages.get(ex.id) or []] or [c.get("quote", "") for c in a.get("citations") or []]
-        per[ex.id] = (sum(scorer.supports(c.text, texts) for c in claims) / len(claims)) if claims else 0.0
+        return (sum(scorer.supports(c.text, texts) for c in claims) / len(claims)) if claims else 0.0
+
+    per = per_answer(examples, answers, share)
     return _mean("grounding", per)
 
 
@@ -372,14 +374,8 @@ _MARKUP = re.compile(r"(^|\s)#{1,6}\s|```|~~~|^\s*[-*+]\s|\s[-*+]\s{1,3}\S.*\[\d
 def markup_free(examples: Sequence[Example], answers: dict[str, dict | None]) -> MetricResult:
     """Share of answers given whose sentences carry no Markdown or HTML syntax (heading marks, code fences,
     list bullets, table pipes, tags)."""
-    per = {}
-    for ex in examples:
-        a = answers.get(ex.id)
-        if is_refusal(a):
-            per[ex.id] = None
-            continue
-        claims = answer_claims(a)
-        per[ex.id] = 0.0 if any(_MARKUP.search(c.text) for c in claims) else 1.0
+    per = per_answer(examples, answers,
+                     lambda ex, a: 0.0 if any(_MARKUP.search(c.text) for c in answer_claims(a)) else 1.0)
     return _mean("markup_free", per)
 
 
