@@ -280,7 +280,7 @@ class Service:
         if not verified:
             return ClaimCheck(claim, False, 0.0, "not_found", None)
         worst = min(verified, key=lambda v: (v.supported, v.support))
-        reason = getattr(worst, "reason", None) or ("supported" if worst.supported else "not_found")
+        reason = worst.reason or ("supported" if worst.supported else "not_found")
         return ClaimCheck(claim, all(v.supported for v in verified), float(worst.support), reason,
                           worst.span.text if worst.span is not None else None)
 

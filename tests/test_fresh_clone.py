@@ -65,10 +65,11 @@ def check_tree(tree: Path, tmp: Path) -> subprocess.CompletedProcess:
 
 
 def test_a_fresh_clone_loads_every_built_in_dataset_from_the_repository_alone(tmp_path):
-    if shutil.which("git") is None or not (ROOT / ".git").exists():
-        pytest.skip("needs git and a git checkout")
     clone = tmp_path / "sub" / "groundqa"  # so that <clone>/../shared does not exist
-    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, capture_output=True, timeout=60)
+    if shutil.which("git") and (ROOT / ".git").exists():
+        subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, capture_output=True, timeout=60)
+    else:  # an unpacked release without git: the same check on a copy of the tree
+        shutil.copytree(ROOT, clone, ignore=shutil.ignore_patterns(".venv", ".groundqa*", "runs", "__pycache__", ".git"))
     done = check_tree(clone, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.rstrip().endswith("ok")
