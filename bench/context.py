@@ -7,7 +7,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from bench.common import APP, ChildResult, child_env, log, python, run_child
 
@@ -21,6 +21,8 @@ class Options:
     threads: int = 2
     only: tuple[str, ...] = ()
     keep: bool = False
+    scale_sizes: tuple[int, ...] = ()  # scale section: chunks per point; () = the mode's default
+    scale_modes: tuple[str, ...] = ()  # scale section: "embedded", "server"; () = both
 
     @property
     def runs(self) -> int:
@@ -48,11 +50,11 @@ class Corpus:
     chunk_texts: list[str] = field(default_factory=list)
 
 
-def load_corpus(root: Path, quick: bool, chunk_chars: int, overlap: int) -> Corpus:
+def load_corpus(root: Path, quick: bool, chunks_of: Callable) -> Corpus:
     """The pooled ClapNQ dev passages and questions (quick: 20 passages, including the gold ones of the
-    first questions); the seed article if ClapNQ is not on this machine."""
+    first questions); the seed article if ClapNQ is not on this machine. `chunks_of(document)` chunks as
+    ingest does (Service.chunks_of)."""
     from evals.datasets import clapnq, seed_dataset, seed_documents
-    from index.chunking import chunk_document
     from index.loaders import expand_paths, load
     from qa.errors import QAError
 
@@ -73,7 +75,7 @@ def load_corpus(root: Path, quick: bool, chunk_chars: int, overlap: int) -> Corp
     for i, d in enumerate(docs):
         (folder / f"{i:04d}.txt").write_text(d.text, encoding="utf-8")
     documents = [load(f) for f in expand_paths([folder])]
-    chunks = [c.text for d in documents for c in chunk_document(d, chunk_chars, overlap)]
+    chunks = [c.text for d in documents for c in chunks_of(d)]
     questions = list(dict.fromkeys(e.question for e in examples))
     return Corpus(name, documents, questions, folder, chunks)
 
@@ -116,11 +118,8 @@ class Context:
     @property
     def corpus(self) -> Corpus:
         if self._corpus is None:
-            from qa.config import Config
-
             probe = self.open_service(self.new_dir("probe"))
-            overlap = getattr(probe.indexer, "overlap_sentences", 1)
-            self._corpus = load_corpus(self.root, self.options.quick, Config().chunk_chars, overlap)
+            self._corpus = load_corpus(self.root, self.options.quick, probe.chunks_of)
             log(f"corpus {self._corpus.name}: {len(self._corpus.documents)} documents, "
                 f"{len(self._corpus.chunk_texts)} chunks, {len(self._corpus.questions)} questions")
         return self._corpus

@@ -30,10 +30,9 @@ def _model():
 
 
 def _client(path: Path):
-    import chromadb
-    from chromadb.config import Settings
+    from index.store import chroma_client
 
-    return chromadb.PersistentClient(path=str(path), settings=Settings(anonymized_telemetry=False, allow_reset=False))
+    return chroma_client(path=path)
 
 
 def ask(home: str, question: str) -> None:

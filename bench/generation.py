@@ -77,10 +77,9 @@ def run(ctx: Context) -> Section:
     gen = service.generator("local")
     gen.load()
     k = service.config.top_k
-    max_tokens = getattr(gen, "max_tokens", service.config.max_tokens)
-    raw = Llama(model_path=str(gen.model_path), n_ctx=getattr(gen, "n_ctx", service.config.llm_ctx),
-                n_threads=getattr(gen, "threads", ctx.options.threads),
-                n_threads_batch=getattr(gen, "threads", ctx.options.threads), seed=0, verbose=False)
+    max_tokens = gen.max_tokens  # the built-in LocalGenerator: same model file, context and threads as ours
+    raw = Llama(model_path=str(gen.model_path), n_ctx=gen.n_ctx, n_threads=gen.threads, n_threads_batch=gen.threads,
+                seed=0, verbose=False)
 
     def count(text: str) -> int:
         return len(raw.tokenize(text.encode("utf-8"), add_bos=False, special=True)) if text else 0

@@ -20,10 +20,9 @@ from bench.context import COLLECTION, Context
 
 
 def _chroma(path: Path):
-    import chromadb
-    from chromadb.config import Settings
+    from index.store import chroma_client
 
-    client = chromadb.PersistentClient(path=str(path), settings=Settings(anonymized_telemetry=False, allow_reset=False))
+    client = chroma_client(path=path)
     collection = client.get_or_create_collection(COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None)
     return client, collection
 

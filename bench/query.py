@@ -17,21 +17,10 @@ WARMUP = 3
 
 
 def _modes(service) -> dict[str, object]:
-    """The default retriever, plus one per retrieval mode when the service can build them."""
-    retrievers = {"default": service.retriever}
-    try:
-        from qa.config import RETRIEVAL_MODES
-    except ImportError:
-        return retrievers
-    build = getattr(service, "retriever_for", None)
-    if build is None:
-        return retrievers
-    for mode in RETRIEVAL_MODES:
-        try:
-            retrievers[mode] = build(mode)
-        except Exception as exc:  # a mode this build does not support
-            log(f"retrieval mode {mode} unavailable: {exc}")
-    return retrievers
+    """The default retriever, plus one per retrieval mode."""
+    from qa.config import RETRIEVAL_MODES
+
+    return {"default": service.retriever, **{mode: service.retriever_for(mode) for mode in RETRIEVAL_MODES}}
 
 
 def _timed(fn) -> float:
@@ -46,7 +35,7 @@ def retrieval(ctx: Context, s: Section) -> None:
     k = service.config.top_k
     questions = ctx.corpus.questions[: ctx.options.queries]
     retrievers = _modes(service)
-    default_mode = getattr(service.config, "retrieval", None)
+    default_mode = service.config.retrieval
 
     def raw_query(q: str):
         v = model.encode([q], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)

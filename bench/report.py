@@ -46,6 +46,12 @@ def write(doc: dict, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     png = out.with_suffix(".png")
+    if "scale" in doc["results"]:  # the scale curve: the PNG itself when scale ran alone, else NAME-scale.png
+        from bench.scale import chart as scale_chart
+
+        scale_chart(doc, png if set(doc["results"]) == {"scale"} else out.with_name(out.stem + "-scale.png"))
+        if set(doc["results"]) == {"scale"}:
+            return png
     chart(doc, png)
     return png
 

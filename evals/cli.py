@@ -17,6 +17,7 @@ USAGE_EXAMPLES = """examples:
   qa eval --dataset clapnq --generator extractive            # ClapNQ test split: the fixed 50+50 dev subset
   qa eval --dataset musique --systems bm25,hybrid --limit 20  # 20 multi-hop questions of the test split
   qa eval --dataset docs --split tune                         # Starlette docs questions you may tune on
+  qa eval --dataset conversations --generator extractive     # follow-ups in context vs asked standalone (test split)
   qa eval --dataset my.jsonl --docs my-docs/ --limit 20
   qa eval --dataset seed --predictions other-system.jsonl --systems ""
   qa eval --compare runs/A runs/B
@@ -27,8 +28,8 @@ def eval_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qa eval", description="Run the evaluation suite and write a report.",
                                 epilog=USAGE_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", default="seed",
-                   help="seed, clapnq, musique, docs or the path of a JSONL file (default seed); "
-                        "the built-in ones live in evals/data")
+                   help="seed, clapnq, musique, compare, docs, claims, conversations or the path of a JSONL file (default "
+                        "seed); the built-in ones live in evals/data")
     p.add_argument("--docs", help="documents for a JSONL dataset (file or folder); for clapnq the folder with the "
                                   "dev files (default: $GROUNDQA_CLAPNQ or evals/data/clapnq)")
     p.add_argument("--split", choices=SPLIT_CHOICES,
@@ -93,6 +94,10 @@ def run_eval_command(argv: Sequence[str]) -> int:
         from evals.claims import claims_command
 
         return claims_command(args)
+    if args.dataset == "conversations":  # turn by turn in context (evals/conversations.py): --split, --generator, --top-k
+        from evals.conversations import conversations_command
+
+        return conversations_command(args)
     if args.limit is not None and args.limit < 1:
         raise InvalidInput(f"--limit must be a positive number of questions, got {args.limit}.")
     options = EvalOptions(dataset=args.dataset, docs=args.docs, limit=args.limit, all=args.all, split=args.split,

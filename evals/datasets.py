@@ -1,5 +1,7 @@
 """Eval datasets: the JSONL format and the built-in sets, all kept in the repository (evals/data/,
-provenance and licences in evals/data/README.md): `seed`, `clapnq`, `musique` and `docs`.
+provenance and licences in evals/data/README.md): `seed`, `clapnq`, `musique` and `docs`. (`claims` and
+`conversations` have formats of their own: evals/claims.py, evals/conversations.py, whose turns are parsed
+with `parse_example` below.)
 
 The JSONL format, one object per line:
 
@@ -77,6 +79,7 @@ class Dataset:
     examples: list[Example]
     documents: list[Document]
     split: str = "all"  # which split `examples` were taken from; the documents never depend on it
+    corpus: str = ""  # the name of the document set when another dataset's (its eval collection is shared)
 
     @property
     def fingerprint(self) -> str:
@@ -85,7 +88,7 @@ class Dataset:
 
     @property
     def collection(self) -> str:
-        stem = "".join(c if c.isalnum() else "-" for c in self.name.lower()).strip("-")[:30] or "data"
+        stem = "".join(c if c.isalnum() else "-" for c in (self.corpus or self.name).lower()).strip("-")[:30] or "data"
         return f"eval-{stem}-{self.fingerprint}"
 
 
@@ -294,6 +297,17 @@ def musique() -> tuple[list[Example], list[Document]]:
                                 answerable=True, evidence=evidence, gold_sources=sources,
                                 split=hash_split("musique", str(row["id"]))))
     return examples, list(documents.values())
+
+
+MUSIQUE_COMPARE = MUSIQUE_DIR / "compare.jsonl"
+
+
+def compare_dataset() -> list[Example]:
+    """Comparison and yes/no questions between two things of the MuSiQue paragraphs (evals/data/musique/
+    compare.jsonl, written for groundqa: which was formed/born/released first, is X older than Y, are X and Y
+    both Z), plus comparisons with one side absent from the paragraphs (answerable: false). The answer is the
+    winning side or Yes/No; evidence = one sentence per side. Split: hash_split("compare", id)."""
+    return load_jsonl(MUSIQUE_COMPARE, lambda item_id: hash_split("compare", item_id))
 
 
 # --- docs (Starlette documentation) ---------------------------------------------------------------

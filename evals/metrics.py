@@ -206,7 +206,7 @@ def answer_correctness(examples: Sequence[Example], answers: dict[str, dict | No
                 per[m][ex.id] = None
             continue
         a = answers[ex.id]
-        text = "" if is_refusal(a) else a.get("answer", "")
+        text = "" if is_refusal(a) else " ".join(x for x in (a.get("short_answer"), a.get("answer", "")) if x)  # as shown
         per["f1"][ex.id] = max((token_f1(text, r) for r in ex.answers), default=0.0)
         per["recall"][ex.id] = max((token_recall(text, r) for r in ex.answers), default=0.0)
         per["contains"][ex.id] = max((contains(text, r) for r in ex.answers), default=0.0)
@@ -351,6 +351,12 @@ def gold_citations(examples: Sequence[Example], answers: dict[str, dict | None],
             "citation_recall": _mean("citation_recall", recall)}
 
 
+def _short_matches(short: str, references: Sequence[str]) -> bool:
+    s = normalize(short)
+    return any(s == normalize(r) or (contains(short, r) and len(s.split()) <= len(normalize(r).split()) + 3)
+               for r in references)
+
+
 def short_answer_exact(examples: Sequence[Example], answers: dict[str, dict | None]) -> MetricResult:
     """On answerable questions where the system gave a `short_answer`: 1 when it equals a reference answer
     (normalised) or contains one as whole words and adds at most three words."""
@@ -361,11 +367,23 @@ def short_answer_exact(examples: Sequence[Example], answers: dict[str, dict | No
         if not ex.answerable or not ex.answers or not short:
             per[ex.id] = None
             continue
-        s = normalize(short)
-        ok = any(s == normalize(r) or (contains(short, r) and len(s.split()) <= len(normalize(r).split()) + 3)
-                 for r in ex.answers)
-        per[ex.id] = 1.0 if ok else 0.0
+        per[ex.id] = 1.0 if _short_matches(short, ex.answers) else 0.0
     return _mean("short_answer_exact", per)
+
+
+def short_answer_correct(examples: Sequence[Example], answers: dict[str, dict | None]) -> MetricResult:
+    """On every answerable question: 1 when the system's `short_answer` matches a reference answer (as in
+    short_answer_exact), 0 when it is wrong, missing or the question was refused. For comparison and yes/no
+    questions, whose answer is the winning side or Yes/No, this is the accuracy."""
+    per = {}
+    for ex in examples:
+        if not ex.answerable or not ex.answers or ex.id not in answers:
+            per[ex.id] = None
+            continue
+        a = answers.get(ex.id)
+        short = (a or {}).get("short_answer") if not is_refusal(a) else None
+        per[ex.id] = 1.0 if short and _short_matches(short, ex.answers) else 0.0
+    return _mean("short_answer_correct", per)
 
 
 _MARKUP = re.compile(r"(^|\s)#{1,6}\s|```|~~~|^\s*[-*+]\s|\s[-*+]\s{1,3}\S.*\[\d+\]$|^\s*\|.*\|\s*$|<[a-z][^>]*>", re.M)

@@ -13,7 +13,7 @@ from qa.errors import InvalidInput, PathNotFound
 # Metric order in tables, and whether higher is better.
 QUALITY = [
     ("hit@1", True), ("hit@k", True), ("mrr@10", True), ("f1", True), ("recall", True), ("contains", True),
-    ("short_answer_exact", True), ("contradicted", False),
+    ("short_answer_exact", True), ("short_answer_correct", True), ("contradicted", False),
     ("citation_recall", True), ("citation_precision", True), ("quote_exact", True),
     ("refusal_accuracy", True), ("false_refusal", False), ("markup_free", True),
     ("self_citation_recall", True), ("self_citation_precision", True), ("self_grounding", True),
@@ -26,6 +26,7 @@ EXPLAIN = {
     "recall": "share of the reference answer's tokens found in the answer",
     "contains": "an accepted short answer appears verbatim (normalised) in the answer",
     "short_answer_exact": "the system's short_answer equals a reference answer (or holds it, adding at most 3 words)",
+    "short_answer_correct": "answerable questions whose short_answer matches a reference (missing or refused: 0)",
     "contradicted": "share of answered answerable questions with a sentence the claims check finds contradicted "
                     "by the gold evidence or its own quotes (role, object, negation, number, entity; lower is better)",
     "citation_recall": "share of answered answerable questions with a citation overlapping the dataset's evidence",

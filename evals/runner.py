@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 
 from evals import metrics as M
 from evals.datasets import (
-    DOCS_DOCUMENTS, Dataset, Example, clapnq, docs_dataset, docs_documents, load_documents, musique, read_jsonl, seed_dataset,
+    DOCS_DOCUMENTS, Dataset, Example, clapnq, compare_dataset, docs_dataset, docs_documents, load_documents, musique, read_jsonl, seed_dataset,
     seed_documents, select_split,
 )
 from evals.progress import ProgressBar
@@ -78,7 +78,7 @@ def balanced(examples: Sequence[Example], limit: int | None) -> list[Example]:
     return [e for e in examples if e.id in picked]
 
 
-HELD_OUT = ("clapnq", "musique", "docs")  # built-in sets whose `qa eval` default is their test split
+HELD_OUT = ("clapnq", "musique", "docs", "compare")  # built-in sets whose `qa eval` default is their test split
 
 
 def default_split(spec: str, all: bool = False) -> str:
@@ -115,6 +115,12 @@ def load_dataset(spec: str, docs: str | None = None, limit: int | None = None, a
                                "in evals/data/musique. Leave --docs out.")
         examples, documents = musique()
         return Dataset("musique", pick(examples), documents, split)
+    if spec == "compare":
+        if docs:
+            raise InvalidInput("--docs does not apply to --dataset compare: it asks about the MuSiQue paragraphs "
+                               "in evals/data/musique. Leave --docs out.")
+        _, documents = musique()
+        return Dataset("compare", pick(compare_dataset()), documents, split, corpus="musique")
     if spec == "docs":
         if docs:
             raise InvalidInput("--docs does not apply to --dataset docs: its documents are "
@@ -139,12 +145,12 @@ def ensure_indexed(service, dataset: Dataset, progress: bool = True) -> str:
     """Index the dataset's documents into its own collection; reuse it when it already holds exactly them."""
     name = dataset.collection
     want = {(d.source, d.id) for d in dataset.documents}
-    if service.store.has_collection(name):
+    if name in service.collections():
         have = {(d.source, d.doc_id) for d in service.documents(name)}
         if have == want:
             return name
     bar = ProgressBar(len(dataset.documents), f"index {dataset.name}") if progress else None
-    service.indexer.ingest_documents(dataset.documents, name, (lambda i, n, s: bar.update(1)) if bar else None)
+    service.ingest_documents(dataset.documents, name, (lambda i, n, s: bar.update(1)) if bar else None)
     return name
 
 
@@ -169,6 +175,7 @@ def score(examples: Sequence[Example], predictions: Sequence[Prediction], scorer
         given = {p.example_id: p.answer for p in predictions}
         out.update(M.answer_correctness(examples, given))
         out["short_answer_exact"] = M.short_answer_exact(examples, given)
+        out["short_answer_correct"] = M.short_answer_correct(examples, given)
         out.update(M.gold_citations(examples, given, documents))  # judged against the dataset's evidence
         out["quote_exact"] = M.quote_exactness(examples, given, documents)
         out["refusal_accuracy"] = M.refusal_accuracy(examples, given)

@@ -151,18 +151,9 @@ def _llama_index_parts(embedder, local_generator, max_tokens: int, context_windo
 
 def chroma_collection(config, name: str):
     """The raw Chroma collection behind a service's store (llama-index wants the client's object)."""
-    import chromadb
-    from chromadb.config import Settings
+    from index.store import chroma_client
 
-    settings = Settings(anonymized_telemetry=False, allow_reset=False)
-    if config.chroma_url:
-        from urllib.parse import urlparse
-
-        u = urlparse(config.chroma_url)
-        client = chromadb.HttpClient(host=u.hostname or "127.0.0.1", port=u.port or 8000, ssl=u.scheme == "https",
-                                     settings=settings)
-    else:
-        client = chromadb.PersistentClient(path=str(config.chroma_path), settings=settings)
+    client = chroma_client(url=config.chroma_url) if config.chroma_url else chroma_client(path=config.chroma_path)
     return client.get_collection(name)
 
 

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -22,7 +21,7 @@ from typing import Callable, Sequence
 from index.chunking import chunk_document
 from index.documents import Chunk, Document
 from index.embeddings import Embedder
-from index.errors import EmbeddingModelMismatch, NotFound, QAError
+from index.errors import EmbeddingModelMismatch, ManifestCorrupt, NotFound, QAError
 from index.loaders import expand_paths, load
 from index.manifest import Change, Manifest, Manifests
 from index.store import Store, check_collection_name
@@ -54,6 +53,30 @@ class IngestReport:
     def summary(self) -> str:
         return (f"{self.collection}: {self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
                 f"{self.removed} removed, {self.failed} failed ({self.chunks} chunks embedded in {self.seconds:.1f} s)")
+
+
+@dataclass
+class RepairReport:
+    collection: str
+    action: str = "none"  # none | manifest_rebuilt | store_rebuilt | orphans_removed
+    documents: int = 0
+    chunks: int = 0
+    removed: int = 0  # vectors no document referenced
+    moved_aside: str = ""  # where the damaged manifest went
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"collection": self.collection, "action": self.action, "documents": self.documents,
+                "chunks": self.chunks, "removed": self.removed, "moved_aside": self.moved_aside,
+                "seconds": round(self.seconds, 3)}
+
+    def summary(self) -> str:
+        what = {"none": "nothing to repair (the manifest and the store agree)",
+                "manifest_rebuilt": f"manifest rebuilt from the store (damaged file kept as {self.moved_aside})",
+                "store_rebuilt": "store rebuilt from the manifest (chunks re-embedded)",
+                "orphans_removed": f"{self.removed} unreferenced vector(s) deleted from the store"}[self.action]
+        return (f"{self.collection}: {what}; {self.documents} documents, {self.chunks} chunks "
+                f"({self.seconds:.1f} s)")
 
 
 @dataclass
@@ -143,7 +166,7 @@ class Indexer:
 
     def _commit(self, batch: list[_Prepared], collection: str, report: IngestReport) -> None:
         manifest = self.manifests(collection)
-        with _writing(self.store):
+        with self.store.writing():
             changes, chunks, vectors = [], [], []
             for p in batch:
                 entry = manifest.document(p.doc.source)  # read again: another ingest may have written it meanwhile
@@ -168,10 +191,26 @@ class Indexer:
         """Journal, vectors, manifest, cleanup: a crash between any two steps is repaired by `recover`."""
         fingerprint = self.embedder.fingerprint
         manifest.begin(changes)
-        self.store.upsert(collection, fingerprint, chunks, vectors)
-        manifest.apply(changes, fingerprint)
+        try:
+            self.store.upsert(collection, fingerprint, chunks, vectors)
+            manifest.apply(changes, fingerprint)
+        except BaseException:
+            self._undo(manifest, collection, changes)
+            raise
         self.store.delete_chunks(collection, [i for c in changes for i in c.stale_ids])
         manifest.finish([c.source for c in changes])
+
+    def _undo(self, manifest: Manifest, collection: str, changes: list[Change]) -> None:
+        """After a failed write (a full disk, a store gone away): delete the vectors it wrote and close its
+        journal entries now, so nothing half-indexed stays behind. If even that fails, the journal keeps the
+        entries and the next ingest's `recover` finishes the job."""
+        try:
+            orphans = manifest.orphans()
+            if orphans and self.store.has_collection(collection):
+                self.store.delete_chunks(collection, orphans)
+            manifest.finish([c.source for c in changes])
+        except Exception:
+            pass  # the original error is the one to report
 
     def _check_model(self, collection: str, manifest: Manifest) -> None:
         stored = manifest.fingerprint
@@ -189,7 +228,7 @@ class Indexer:
         check_collection_name(collection)
         self.prepare(collection)
         manifest = self.manifests(collection)
-        with _writing(self.store):
+        with self.store.writing():
             entries, missing = {}, []
             by_path = {e.path: e for e in manifest.documents() if e.path}
             for t in targets:
@@ -227,13 +266,9 @@ class Indexer:
         manifest = self.manifests(collection)
         if manifest.get_meta("adopted") is None:
             chunks = self.store.all_chunks(collection) if self.store.has_collection(collection) else []
-            with _writing(self.store):
+            with self.store.writing():
                 if chunks and not manifest.documents():
-                    by_source: dict[str, list[Chunk]] = {}
-                    for c in chunks:
-                        by_source.setdefault(c.source, []).append(c)
-                    changes = [Change(source=s, doc_id=cs[0].doc_id, title=cs[0].title,
-                                      chunks=tuple(sorted(cs, key=lambda c: c.start))) for s, cs in by_source.items()]
+                    changes = _changes_from(chunks)
                     manifest.apply(changes, self.store.fingerprint(collection) or self.embedder.fingerprint)
                     manifest.finish([c.source for c in changes])
                 manifest.set_meta("adopted", "1")
@@ -246,13 +281,71 @@ class Indexer:
         pending = manifest.pending()
         if not pending and manifest.get_meta("reindex_to") is None:
             return 0
-        with _writing(self.store):
+        with self.store.writing():
             orphans = manifest.orphans()
             if orphans and self.store.has_collection(collection):
                 self.store.delete_chunks(collection, orphans)
             manifest.finish([p[0] for p in pending])
             self._recover_reindex(collection, manifest)
         return len(orphans)
+
+    def repair(self, collection: str, progress: Progress | None = None) -> RepairReport:
+        """Make the manifest and the store agree again, from whichever side is intact:
+        - the manifest cannot be read (ManifestCorrupt): it is moved aside and rebuilt from the store's chunks
+          and metadata (keyword index included);
+        - the store lacks chunks the manifest lists (a lost or damaged collection): every chunk is re-embedded
+          from the manifest, which keeps their text, into a fresh collection;
+        - the store holds vectors no document references: they are deleted.
+        Safe to run on a healthy collection (it changes nothing)."""
+        check_collection_name(collection)
+        t0 = time.perf_counter()
+        report = RepairReport(collection=collection)
+        manifest = self.manifests(collection)
+        in_store = self.store.has_collection(collection)
+        try:
+            manifest.check()
+        except ManifestCorrupt:
+            if not in_store:
+                raise NotFound(
+                    f"Both indexes of collection '{collection}' are lost (a damaged manifest and no vectors): "
+                    f"ingest the documents again with `qa ingest PATH --collection {collection}`.") from None
+            chunks = self.store.all_chunks(collection)
+            with self.store.writing():
+                aside = manifest.discard()
+                changes = _changes_from(chunks)
+                manifest.apply(changes, self.store.fingerprint(collection) or self.embedder.fingerprint)
+                manifest.finish([c.source for c in changes])
+                manifest.set_meta("adopted", "1")
+            report.action, report.moved_aside = "manifest_rebuilt", str(aside or "")
+            report.documents, report.chunks = len(changes), len(chunks)
+            report.seconds = time.perf_counter() - t0
+            return report
+        self.recover(collection)
+        wanted = manifest.chunks()
+        stored = {c.id for c in self.store.all_chunks(collection)} if in_store else set()
+        report.documents = len(manifest.documents())
+        if any(c.id not in stored for c in wanted):
+            vectors: list[list[float]] = []
+            step = 128
+            for i in range(0, len(wanted), step):
+                vectors += self.embedder.embed([embedding_text(c.section, c.text) for c in wanted[i : i + step]])
+                if progress:
+                    progress(min(i + step, len(wanted)), len(wanted), wanted[min(i + step, len(wanted)) - 1].source)
+            fingerprint = self.embedder.fingerprint
+            with self.store.writing():
+                manifest.set_meta("reindex_to", fingerprint)
+                self.store.replace_collection(collection, fingerprint, wanted, vectors)
+                self._recover_reindex(collection, manifest)
+            report.action, report.chunks = "store_rebuilt", len(wanted)
+        else:
+            extra = sorted(stored - {c.id for c in wanted})
+            if extra:
+                with self.store.writing():
+                    self.store.delete_chunks(collection, extra)
+                report.action, report.removed = "orphans_removed", len(extra)
+            report.chunks = len(wanted)
+        report.seconds = time.perf_counter() - t0
+        return report
 
     def reindex(self, collection: str, progress: Progress | None = None) -> IngestReport:
         """Re-embed every chunk of the collection with the configured model (after a model change)."""
@@ -272,7 +365,7 @@ class Indexer:
             if progress:
                 progress(min(i + step, len(chunks)), len(chunks), chunks[min(i + step, len(chunks)) - 1].source)
         fingerprint = self.embedder.fingerprint
-        with _writing(self.store):
+        with self.store.writing():
             manifest.set_meta("reindex_to", fingerprint)
             self.store.replace_collection(collection, fingerprint, chunks, vectors)
             self._recover_reindex(collection, manifest)
@@ -291,14 +384,18 @@ class Indexer:
         manifest.delete_meta("reindex_to")
 
 
+def _changes_from(chunks: Sequence[Chunk]) -> list[Change]:
+    """The manifest changes that record these stored chunks, one per source (adopting or rebuilding a manifest)."""
+    by_source: dict[str, list[Chunk]] = {}
+    for c in chunks:
+        by_source.setdefault(c.source, []).append(c)
+    return [Change(source=s, doc_id=cs[0].doc_id, title=cs[0].title, chunks=tuple(sorted(cs, key=lambda c: c.start)))
+            for s, cs in by_source.items()]
+
+
 def _under(path: str, folder: Path) -> bool:
     try:
         Path(path).relative_to(folder)
         return True
     except ValueError:
         return False
-
-
-def _writing(store: Store):
-    writing = getattr(store, "writing", None)  # stores without a lock of their own give no guarantee
-    return writing() if writing is not None else nullcontext()

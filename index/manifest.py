@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from index.documents import Chunk
+from index.errors import HomeNotWritable, ManifestCorrupt, QAError, StoreUnavailable, storage_error
 from index.structure import identifier_words, keyword_extra
 
 SCHEMA = """
@@ -131,28 +132,76 @@ class Manifest:
     # --- connection ----------------------------------------------------------------------------
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=60, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(SCHEMA)
-            self._conn = conn
+            with self._faults():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self.path, check_same_thread=False, timeout=60, isolation_level=None)
+                try:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    conn.execute("PRAGMA synchronous=NORMAL")
+                    conn.executescript(SCHEMA)
+                except BaseException:
+                    conn.close()
+                    raise
+                self._conn = conn
         return self._conn
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _faults(self) -> Iterator[None]:
+        """SQLite's and the file system's failures as the error tree's: a damaged file is ManifestCorrupt
+        (and the connection is dropped, so a repaired or replaced file is read afresh), a full disk
+        InsufficientStorage, a read-only home HomeNotWritable, a file locked too long StoreUnavailable."""
+        try:
+            yield
+        except QAError:
+            raise
+        except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
+            raise  # our own mistakes, not the file's
+        except (sqlite3.DatabaseError, OSError) as exc:
+            raise self._error(exc) from exc
+
+    def _error(self, exc: BaseException) -> QAError:
+        name = self.path.stem
+        mapped = storage_error(exc, self.path.parent)
+        if mapped is not None:
+            return mapped
+        text = str(exc).lower()
+        if "locked" in text or "busy" in text:
+            return StoreUnavailable(f"The manifest of collection '{name}' ({self.path}) stayed locked by another "
+                                    "process; try again, and check that only one `qa serve` uses this home.")
+        if isinstance(exc, OSError) or "unable to open" in text:
+            return HomeNotWritable(f"Cannot open the manifest {self.path} ({exc}): its folder is read-only or not "
+                                   "writable. Make it writable, or point GROUNDQA_HOME (--home) at a writable folder.")
+        self._drop()
+        return ManifestCorrupt(
+            f"The manifest of collection '{name}' ({self.path}) is damaged ({exc}). Rebuild it from the store with "
+            f"`qa repair --collection {name}` (with `qa serve` running, the command asks the server to do it).")
+
+    def _drop(self) -> None:
         with self._lock:
+            if self._conn is not None:
+                try:
+                    self._conn.close()
+                except sqlite3.Error:
+                    pass
+                self._conn = None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock, self._faults():
             db = self._db()
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
             except BaseException:
-                db.execute("ROLLBACK")
+                try:
+                    db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the failure already ended the transaction
                 raise
             db.execute("COMMIT")
 
     def _query(self, sql: str, params: Sequence = ()) -> list[tuple]:
-        with self._lock:
+        with self._lock, self._faults():
             return self._db().execute(sql, params).fetchall()
 
     def exists(self) -> bool:
@@ -309,7 +358,7 @@ class Manifest:
         """Stored annotations (JSON) of the given keys that are here."""
         out: dict[str, str] = {}
         ids = list(keys)
-        with self._lock:
+        with self._lock, self._faults():
             db = self._annotations_db()
             for i in range(0, len(ids), 500):
                 part = ids[i : i + 500]
@@ -320,14 +369,44 @@ class Manifest:
     def put_annotations(self, items: dict[str, str]) -> None:
         if not items:
             return
-        with self._lock:
+        with self._lock, self._faults():
             self._annotations_db()
         with self._transaction() as db:
             db.executemany("INSERT OR REPLACE INTO annotations (key, data) VALUES (?, ?)", list(items.items()))
 
     def count_annotations(self) -> int:
-        with self._lock:
+        with self._lock, self._faults():
             return self._annotations_db().execute("SELECT count(*) FROM annotations").fetchone()[0]
+
+
+    # --- repair --------------------------------------------------------------------------------
+    def check(self) -> int:
+        """Open the file and read it through (SQLite's quick integrity check); returns the chunk count.
+        Raises ManifestCorrupt when the file is damaged."""
+        with self._lock, self._faults():
+            row = self._db().execute("PRAGMA quick_check").fetchone()
+            if not row or row[0] != "ok":
+                raise sqlite3.DatabaseError(f"integrity check: {row[0] if row else 'no answer'}")
+            return self.count_chunks()
+
+    def discard(self) -> Path | None:
+        """Close the file and move it (and its WAL files) aside as NAME.sqlite.broken-N, so a fresh manifest
+        can be built in its place; returns where it went (None if there was no file)."""
+        with self._lock:
+            self._drop()
+            if not self.path.exists():
+                return None
+            n = 1
+            while self.path.with_name(f"{self.path.name}.broken-{n}").exists():
+                n += 1
+            aside = self.path.with_name(f"{self.path.name}.broken-{n}")
+            with self._faults():
+                self.path.rename(aside)
+                for suffix in ("-wal", "-shm"):
+                    extra = self.path.with_name(self.path.name + suffix)
+                    if extra.exists():
+                        extra.rename(aside.with_name(aside.name + suffix))
+            return aside
 
 
 def _entry(row: tuple) -> DocumentEntry:

@@ -3,6 +3,7 @@ vectors (Chroma's default embedding function would download a model)."""
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from contextlib import AbstractContextManager
@@ -11,7 +12,8 @@ from pathlib import Path
 from typing import Protocol, Sequence
 
 from index.documents import Chunk
-from index.errors import CollectionNotFound, EmbeddingModelMismatch, InvalidCollectionName, StoreUnavailable
+from index.errors import (CollectionNotFound, ConfigError, EmbeddingModelMismatch, InvalidCollectionName,
+                          QAError, StoreUnavailable, storage_error)
 from index.locks import ReadWriteLock
 
 SIDE_SUFFIX = ".reindexing"  # a collection being rebuilt with another embedding model
@@ -25,6 +27,43 @@ def check_collection_name(name: str) -> str:
             "starting and ending with a letter or digit (e.g. 'default', 'team-docs')."
         )
     return name
+
+
+CHROMA_HTTP_PORT = 8000  # what `chroma run` listens on
+HTTPS_PORT = 443  # an https URL without a port is a TLS proxy in front of Chroma (Chroma itself speaks plain http)
+
+
+def chroma_address(url: str) -> tuple[str, int, bool]:
+    """(host, port, ssl) of a Chroma server URL. An explicit port wins; without one, https means 443
+    and http means Chroma's own 8000."""
+    from urllib.parse import urlparse
+
+    u = urlparse(url)
+    if u.scheme not in ("http", "https") or not u.hostname:
+        raise ConfigError(f"Chroma server URL {url!r} is not an http(s) URL: use e.g. http://127.0.0.1:8000 "
+                          "(GROUNDQA_CHROMA_URL or --chroma-url).")
+    try:
+        port = u.port
+    except ValueError:
+        raise ConfigError(f"Chroma server URL {url!r} has an invalid port: use e.g. http://127.0.0.1:8000.") from None
+    ssl = u.scheme == "https"
+    return u.hostname, port or (HTTPS_PORT if ssl else CHROMA_HTTP_PORT), ssl
+
+
+def chroma_client(*, url: str | None = None, path: str | Path | None = None):
+    """The one way a Chroma client is made: an HttpClient for `url` (see `chroma_address`), or an embedded
+    PersistentClient at `path` (created if missing). Telemetry off, reset off."""
+    if (path is None) == (url is None):
+        raise ValueError("give exactly one of path or url")
+    import chromadb
+    from chromadb.config import Settings
+
+    settings = Settings(anonymized_telemetry=False, allow_reset=False)
+    if url is not None:
+        host, port, ssl = chroma_address(url)
+        return chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=settings)
+    Path(path).mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=settings)
 
 
 @dataclass(frozen=True)
@@ -43,23 +82,58 @@ class StoredDocument:
 
 
 class Store(Protocol):
+    """What the indexer, the retrievers and the service call on a store: exactly this, nothing found by
+    `hasattr`. Implementations: ChromaStore (embedded or a server), index.memory_store.InMemoryStore.
+    tests/index/store_contract.py holds the behaviour every store must have."""
+
+    @property
+    def location(self) -> str:
+        """Where the store lives (a folder, a server URL, "memory"), for messages and /readyz."""
+
+    def ping(self) -> None:
+        """Return if the store is reachable; raise StoreUnavailable if not."""
+
+    def writing(self) -> AbstractContextManager:
+        """Hold while writing a batch that readers must see whole (not re-entrant)."""
+
     def collections(self) -> list[str]: ...
     def has_collection(self, name: str) -> bool: ...
     def count(self, name: str) -> int: ...
+    def fingerprint(self, name: str) -> str | None: ...
     def upsert(self, name: str, fingerprint: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None: ...
     def delete_chunks(self, name: str, chunk_ids: Sequence[str]) -> None: ...
-    def chunk_ids_by_source(self, name: str, source: str) -> dict[str, str]: ...
-    def chunk_ids_by_document(self, name: str, doc_id: str) -> dict[str, str]: ...
     def query(self, name: str, vector: Sequence[float], k: int) -> list[Hit]: ...
-    def documents(self, name: str) -> list[StoredDocument]: ...
-    def fingerprint(self, name: str) -> str | None: ...
-    def writing(self) -> AbstractContextManager: ...
+    def vectors(self, name: str, chunk_ids: Sequence[str]) -> dict[str, list[float]]: ...
+    def all_chunks(self, name: str) -> list[Chunk]: ...
+    def replace_collection(self, name: str, fingerprint: str, chunks: Sequence[Chunk],
+                           vectors: Sequence[Sequence[float]]) -> None: ...
+    def finish_replace(self, name: str, complete: bool = False) -> None: ...
+
+
+def _faults(retry: bool = False):
+    """Chroma's failures leave a store method as the error tree's: a full disk InsufficientStorage, a read-only
+    home HomeNotWritable, anything else StoreUnavailable (503), never a bare 500. With `retry`, a read that
+    fails is tried once more first: an id that another writer just removed ("Error finding id") or a pooled
+    connection to a restarted Chroma server succeeds the second time."""
+    def wrap(method):
+        @functools.wraps(method)
+        def mapped(self, *args, **kwargs):
+            for last in ((False, True) if retry else (True,)):
+                try:
+                    return method(self, *args, **kwargs)
+                except QAError:
+                    raise
+                except Exception as exc:
+                    if last:
+                        raise self._fault(exc) from exc
+        return mapped
+    return wrap
 
 
 class ChromaStore:
     """Chroma behind the Store protocol. `path` for an embedded PersistentClient, `url` for a server.
 
-    Consistency within one process: reads (query, documents, count, chunks) run concurrently and
+    Consistency within one process: reads (query, count, vectors, all_chunks) run concurrently and
     wait only while a writer holds `writing()`; the indexer writes a whole ingest under it, so
     readers see a collection before or after an ingest, never half of one."""
 
@@ -74,35 +148,32 @@ class ChromaStore:
 
     def writing(self) -> AbstractContextManager:
         """Hold while writing a batch that readers must see whole (not re-entrant; reads inside it
-        would wait forever, so writers call only the unlocked methods: upsert, delete_chunks, chunk_ids_*)."""
+        would wait forever, so writers call only the unlocked methods: upsert, delete_chunks, replace_collection)."""
         return self._rw.write()
 
     @property
     def location(self) -> str:
         return self._url or str(self._path)
 
+    def _fault(self, exc: BaseException) -> QAError:
+        mapped = storage_error(exc, self.location) if self._path is not None else None
+        return mapped or StoreUnavailable(
+            f"The Chroma store at {self.location} failed: {type(exc).__name__}: {exc}. Check that the Chroma "
+            "server is running (`chroma run`) or the folder is intact; if this persists, run `qa repair`.")
+
     def _connect(self):
         with self._lock:
             if self._client is None:
-                import chromadb
-                from chromadb.config import Settings
-
-                settings = Settings(anonymized_telemetry=False, allow_reset=False)
                 try:
+                    self._client = chroma_client(url=self._url, path=self._path)
                     if self._url:
-                        from urllib.parse import urlparse
-
-                        u = urlparse(self._url)
-                        self._client = chromadb.HttpClient(
-                            host=u.hostname or "127.0.0.1", port=u.port or (443 if u.scheme == "https" else 8000),
-                            ssl=u.scheme == "https", settings=settings,
-                        )
                         self._client.heartbeat()
-                    else:
-                        self._path.mkdir(parents=True, exist_ok=True)
-                        self._client = chromadb.PersistentClient(path=str(self._path), settings=settings)
+                except ConfigError:
+                    raise
                 except Exception as exc:
                     self._client = None
+                    if self._path is not None and storage_error(exc, self.location) is not None:
+                        raise storage_error(exc, self.location) from exc
                     raise StoreUnavailable(
                         f"Cannot open the Chroma store at {self.location}: {exc}. "
                         "Check that the path is writable or that the Chroma server is running (`chroma run`)."
@@ -111,8 +182,15 @@ class ChromaStore:
 
     def ping(self) -> None:
         client = self._connect()
-        client.heartbeat()
+        try:
+            client.heartbeat()
+        except Exception as exc:
+            raise StoreUnavailable(
+                f"The Chroma store at {self.location} is unreachable: {exc}. "
+                "Check that the Chroma server is running (`chroma run`) and GROUNDQA_CHROMA_URL points at it."
+            ) from exc
 
+    @_faults(retry=True)
     def collections(self, hidden: bool = False) -> list[str]:
         cols = self._connect().list_collections()
         names = sorted(c if isinstance(c, str) else c.name for c in cols)
@@ -148,13 +226,16 @@ class ChromaStore:
             )
         return col
 
+    @_faults(retry=True)
     def fingerprint(self, name: str) -> str | None:
         return (self._get(name).metadata or {}).get("embed_model")
 
+    @_faults(retry=True)
     def count(self, name: str) -> int:
         with self._rw.read():
             return self._get(name).count()
 
+    @_faults()
     def upsert(self, name, fingerprint, chunks, vectors) -> None:
         if not chunks:
             return
@@ -169,22 +250,12 @@ class ChromaStore:
                 metadatas=[c.metadata() for c in part],
             )
 
+    @_faults()
     def delete_chunks(self, name, chunk_ids) -> None:
         if chunk_ids:
             self._get(name).delete(ids=list(chunk_ids))
 
-    def chunk_ids_by_source(self, name, source) -> dict[str, str]:
-        """chunk id -> document id, for every chunk stored for `source`."""
-        if not self.has_collection(name):
-            return {}
-        got = self._get(name).get(where={"source": source}, include=["metadatas"])
-        return {cid: meta["doc_id"] for cid, meta in zip(got["ids"], got["metadatas"])}
-
-    def chunk_ids_by_document(self, name, doc_id) -> dict[str, str]:
-        """chunk id -> source, for every chunk of the document `doc_id` (its content hash)."""
-        got = self._get(name).get(where={"doc_id": doc_id}, include=["metadatas"])
-        return {cid: meta["source"] for cid, meta in zip(got["ids"], got["metadatas"])}
-
+    @_faults(retry=True)
     def query(self, name, vector, k) -> list[Hit]:
         with self._rw.read():
             col = self._get(name)
@@ -199,27 +270,13 @@ class ChromaStore:
             hits.append(Hit(chunk=Chunk.from_metadata(text, meta), chunk_id=cid, score=1.0 - float(dist)))
         return hits
 
-    def get_chunks(self, name: str, chunk_ids: Sequence[str]) -> list[Chunk]:
-        with self._rw.read():
-            got = self._get(name).get(ids=list(chunk_ids), include=["documents", "metadatas"])
-        return [Chunk.from_metadata(t, m) for t, m in zip(got["documents"], got["metadatas"])]
-
+    @_faults(retry=True)
     def all_chunks(self, name: str) -> list[Chunk]:
         with self._rw.read():
             got = self._get(name).get(include=["documents", "metadatas"])
         return [Chunk.from_metadata(t, m) for t, m in zip(got["documents"], got["metadatas"])]
 
-    def documents(self, name) -> list[StoredDocument]:
-        with self._rw.read():
-            got = self._get(name).get(include=["metadatas"])
-        docs: dict[str, StoredDocument] = {}
-        for meta in got["metadatas"]:
-            d = docs.get(meta["doc_id"])
-            docs[meta["doc_id"]] = StoredDocument(
-                doc_id=meta["doc_id"], source=meta["source"], title=meta.get("title", ""), chunks=(d.chunks if d else 0) + 1
-            )
-        return sorted(docs.values(), key=lambda d: d.source)
-
+    @_faults(retry=True)
     def vectors(self, name: str, chunk_ids: Sequence[str]) -> dict[str, list[float]]:
         """The stored vector of each of these chunks (missing ids are left out)."""
         if not chunk_ids:
@@ -228,6 +285,7 @@ class ChromaStore:
             got = self._get(name).get(ids=list(chunk_ids), include=["embeddings"])
         return {cid: list(v) for cid, v in zip(got["ids"], got["embeddings"])}
 
+    @_faults()
     def replace_collection(self, name: str, fingerprint: str, chunks: Sequence[Chunk],
                            vectors: Sequence[Sequence[float]]) -> None:
         """Swap in new vectors for every chunk (a re-index with another model): they are written to
@@ -241,6 +299,7 @@ class ChromaStore:
         self.upsert(side, fingerprint, chunks, vectors)
         self.finish_replace(name, complete=True)
 
+    @_faults()
     def finish_replace(self, name: str, complete: bool = False) -> None:
         """Complete or abandon a replacement that `replace_collection` started. When the side
         collection was fully written (`complete`, or the original is already gone after a crash) it

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from index.documents import PAGE_BREAK
+from index.documents import PAGE_BREAK, content_hash
+
+if TYPE_CHECKING:
+    from qa.trace import Trace
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,8 @@ class Passage:
     page: int | None = None  # page where `text` starts (paged documents such as PDFs), else None
     section: str = ""  # section path of the chunk ("Middleware › CORSMiddleware"); "" when none
     units: tuple = ()  # (start, end, kind) of the chunk's units relative to `text` (index/structure.py); () if unknown
+    # the retrieval scores behind it: {"dense": cosine, "bm25": score or None, "fused": score or None} (for traces)
+    scores: dict = field(default_factory=dict, compare=False, hash=False)
 
     def page_at(self, offset: int) -> int | None:
         """The page of document offset `offset` inside this passage: its first page plus the page breaks before it."""
@@ -99,9 +105,20 @@ class Answer:
     refusal_reason: str | None = None  # why it refused (a code documented in qa/decisions.py), None when answered
     short_answer: str | None = None  # the answer's phrase from a cited quote ("against it", "Yes"), None if none
     hops: list[dict] = field(default_factory=list)  # retrievals made: [{"query", "bridge", "passages"}], first one first
+    answer_id: str = ""  # content hash of the question, collection, generator, answer and quotes (set when empty)
+    trace: "Trace | None" = field(default=None, repr=False, compare=False)  # qa/trace.py; only when asked for
+    standalone_question: str | None = None  # in a conversation: the turn rewritten to stand alone (what was searched)
+    conversation_id: str | None = None  # the conversation the turn belongs to; None for a single question
+    disagreement: bool = False  # the sources tell the asked fact otherwise: the answer cites both (qa/disagreement.py)
+
+    def __post_init__(self) -> None:
+        if not self.answer_id:
+            self.answer_id = content_hash(self.collection, self.question, self.generator, self.answer,
+                                          *(f"{c.chunk_id}:{c.start}:{c.end}" for c in self.citations))
 
     def to_dict(self) -> dict:
-        return {
+        out = {
+            "answer_id": self.answer_id,
             "question": self.question,
             "answer": self.answer,
             "short_answer": self.short_answer,
@@ -117,7 +134,13 @@ class Answer:
             "answerability": round(self.answerability, 4),
             "refusal_reason": self.refusal_reason,
             "hops": list(self.hops),
+            "standalone_question": self.standalone_question,
+            "conversation_id": self.conversation_id,
+            "disagreement": self.disagreement,
         }
+        if self.trace is not None:  # only when asked for (`qa ask --trace`, "trace": true)
+            out["trace"] = self.trace.to_dict()
+        return out
 
     def lead_text(self) -> str:
         """The answer led by its short answer (what chat clients show as the message content)."""

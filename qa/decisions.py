@@ -90,12 +90,23 @@ def question_entities(question: str) -> list[str]:
     return list(dict.fromkeys(ann.text[s:e] for s, e, label in ann.ents if label in ASKED_LABELS))
 
 
+def one_side_missing(question: str, evidence: "Evidence") -> bool:
+    """A comparison of two named things ("Which was formed first, X or Y?", "Are X and Y both Z?") where no
+    retrieved sentence states one side's date, number or category: answering from one side would be a guess."""
+    from qa.compare import comparison, decide
+
+    cmp = comparison(question)
+    return bool(cmp and decide(cmp, evidence).missing)
+
+
 RuleCheck = Callable[[str, "Evidence"], bool]
 
 RULES: dict[str, tuple[Unit, RuleCheck | None]] = {
     "unmentioned": (Unit("unmentioned", "rule", "The question names an entity (spaCy NER: person, place, "
                          "organisation, work, event, law, product, date) whose words no retrieved passage has.",
                          "not_mentioned"), None),
+    "comparison": (Unit("comparison", "rule", one_side_missing.__doc__ or "", "comparison_side_missing"),
+                   one_side_missing),
     "type_absent": (Unit("type_absent", "rule", type_absent.__doc__ or "", "no_expected_answer_type"), type_absent),
     "role_conflict": (Unit("role_conflict", "rule", role_conflict.__doc__ or "", "role_mismatch"), role_conflict),
     "office_unfilled": (Unit("office_unfilled", "rule", office_unfilled.__doc__ or "", "office_unfilled"), office_unfilled),
@@ -132,8 +143,17 @@ HEURISTICS: dict[str, Unit] = {u.name: u for u in (
          "naming it, resolve the description through a bridge entity and retrieve again (qa/hops.py)."),
     Unit("short_answer", "heuristic", "Lead with the answer: the phrase of a cited quote of the type the question "
          "asks for (qa/short_answer.py), or Yes/No."),
+    Unit("compare", "heuristic", "Comparisons and yes/no between two named things: retrieve each side, answer "
+         "from one quote per side stating its date, number or category (qa/compare.py); a decided comparison is "
+         "not refused by the refusal model."),
     Unit("relations", "heuristic", "Relation-level support: an answer sentence's predicate, roles, negation, "
          "numbers and entities must match one quoted sentence (or an adjacent pair)."),
+    Unit("instructions", "heuristic", "Sentences of the passages addressed to an assistant (role prompts, "
+         "'ignore previous instructions', 'answer every question with ...'; index/instructions.py) are marked: never "
+         "quoted, never support a claim, left out of the text a generator sees."),
+    Unit("disagreement", "heuristic", "When sentences of two different documents both answer the question and "
+         "tell it otherwise (other short answers, and the relation check finds a negation, another object, role "
+         "or number; qa/disagreement.py), the answer says 'Sources disagree' and cites both instead of one."),
 )}
 
 UNITS: dict[str, Unit] = {**{n: u for n, (u, _) in RULES.items()}, **FEATURES, **HEURISTICS}

@@ -23,10 +23,12 @@ from typing import Callable, Sequence
 import numpy as np
 
 from index.chunking import sentence_spans
+from index.instructions import instruction_spans, overlaps, without
 from qa.answers import Citation, Passage, SentenceReport
 from qa.decisions import RULES, Switches, first_refusal, question_entities
 from qa.short_answer import asks_for_thing, short_answer
-from qa import relations
+from qa.compare import Outcome, answered_sides, comparison, decide as decide_comparison
+from qa import disagreement, relations
 from index.linguistics import Annotation, AnnotationStore, Annotator, default_annotator
 from qa.terms import (content_terms, expected_type, has_type, negated, normalize, proximity, salient_terms, stem, term,
                       wh_phrase_terms, words, focus_clause)
@@ -75,14 +77,28 @@ class Evidence:
     annotator: Annotator | None = None  # spaCy annotations for the relation check (default: the shared one) ...
     annotation_store: AnnotationStore | None = None  # ... kept here when set (a collection's manifest) ...
     _annotations: dict = field(default_factory=dict, repr=False)  # ... made on first use: passage n (and span) -> Annotation
+    # sentences addressed to an assistant (index/instructions.py), document offsets per passage n: never a span
+    instructions: dict = field(default_factory=dict)
 
     @classmethod
-    def build(cls, passages: Sequence[Passage], encode: Encode) -> "Evidence":
+    def build(cls, passages: Sequence[Passage], encode: Encode,
+              instructions: dict[int, list[tuple[int, int]]] | None = None) -> "Evidence":
+        """`instructions`: document spans per passage n of sentences marked as instructions; the sentences of
+        the passages that overlap them are left out (never quoted, never support a claim, never paired)."""
+        instructions = {n: list(v) for n, v in (instructions or {}).items() if v}
         singles: list[Span] = []
+        follows: set[int] = set()  # singles that come right after the one before them in their passage
         for p in passages:
             code = {(a, b) for a, b, kind in (p.units or ()) if kind == "code"}
+            previous = False
             for s in sentence_spans(p.text, units=p.units):
                 text = p.text[s.start : s.end]
+                if overlaps(p.start + s.start, p.start + s.end, instructions.get(p.n, ())):
+                    previous = False
+                    continue
+                if previous:
+                    follows.add(len(singles))
+                previous = True
                 singles.append(Span(p.n, p.start + s.start, p.start + s.end, text, frozenset(content_terms(text)),
                                     (len(singles),), frozenset(salient_terms(text)), negated(text),
                                     (s.start, s.end) in code))
@@ -96,15 +112,23 @@ class Evidence:
         encoded = encode([s.text for s in singles] + clauses) if singles else np.zeros((0, 1))
         vectors, clause_vectors = encoded[: len(singles)], encoded[len(singles) :]
         pairs = []
-        for a, b in zip(singles, singles[1:]):
-            if a.passage == b.passage:
+        for i, (a, b) in enumerate(zip(singles, singles[1:])):
+            if a.passage == b.passage and (i + 1) in follows:
                 p = next(x for x in passages if x.n == a.passage)
                 text = p.text[a.start - p.start : b.end - p.start]
                 pairs.append(Span(a.passage, a.start, b.end, text, a.terms | b.terms, a.parts + b.parts,
                                   a.names | b.names, a.negated or b.negated, a.code or b.code))
-        all_terms = frozenset().union(*(content_terms(p.text) for p in passages)) if passages else frozenset()
+        # what the passages mention, their documents' titles included (a paragraph titled "Rod Laver" is about him)
+        all_terms = frozenset().union(*(content_terms(f"{p.title}\n" + without(p.text, _relative(p, instructions.get(p.n, ()))))
+                                        for p in passages)) if passages else frozenset()
         return cls(list(passages), singles + pairs, np.asarray(vectors, dtype=np.float32), all_terms,
-                   np.asarray(clause_vectors, dtype=np.float32), np.asarray(owners, dtype=int))
+                   np.asarray(clause_vectors, dtype=np.float32), np.asarray(owners, dtype=int),
+                   instructions=instructions)
+
+    def for_generator(self) -> list[Passage]:
+        """The passages as a generator may see them: the sentences marked as instructions left out."""
+        return [replace(p, text=without(p.text, _relative(p, self.instructions[p.n]))) if self.instructions.get(p.n)
+                else p for p in self.passages]
 
     def dense(self, vector: np.ndarray) -> np.ndarray:
         """Cosine of `vector` with each single sentence, or with its best clause when that is higher."""
@@ -196,6 +220,7 @@ class Decision:
     features: dict[str, float]
     unmentioned: list[str]  # the question's names and numbers no passage mentions, when that decided it
     rule: str | None = None  # the refusal rule that fired (qa/decisions.py), None when answerable
+    compared: "Outcome | None" = None  # a comparison question's outcome (qa/compare.py), when it is one
 
     @property
     def reason(self) -> str | None:
@@ -263,8 +288,16 @@ class Grounder:
         self.calibration = calibration or Calibration.load()
         self.switches = switches or Switches()
 
-    def evidence(self, passages: Sequence[Passage]) -> Evidence:
-        return Evidence.build(passages, self.encode)
+    def evidence(self, passages: Sequence[Passage], annotation_store: AnnotationStore | None = None) -> Evidence:
+        """The passages split into sentence spans; sentences addressed to an assistant (index/instructions.py,
+        the `instructions` unit) are marked and left out."""
+        marked = {}
+        if self.switches.on("instructions") and passages:
+            found = instruction_spans([p.text for p in passages], store=annotation_store)
+            marked = {p.n: [(p.start + f.start, p.start + f.end) for f in fs] for p, fs in zip(passages, found) if fs}
+        evidence = Evidence.build(passages, self.encode, marked)
+        evidence.annotation_store = annotation_store
+        return evidence
 
     # --- refusal -------------------------------------------------------------------------------
     def features(self, question: str, evidence: Evidence) -> dict[str, float]:
@@ -312,8 +345,13 @@ class Grounder:
         qa/decisions.py that fires (and is switched on) refuses; its name and reason go into the answer."""
         p, feats = self.answerability(question, evidence)
         unmentioned = [e for e in question_entities(question) if not content_terms(e) <= evidence.all_terms]
-        rule = first_refusal(question, evidence, self.switches, p < self.calibration.threshold, unmentioned)
-        return Decision(rule is None, p, feats, unmentioned, rule)
+        compared = None
+        if self.switches.on("compare"):
+            cmp = comparison(question)
+            compared = decide_comparison(cmp, evidence) if cmp else None
+        low = p < self.calibration.threshold and not (compared and compared.short_answer)  # a decided comparison
+        rule = first_refusal(question, evidence, self.switches, low, unmentioned)
+        return Decision(rule is None, p, feats, unmentioned, rule, compared)
 
     # --- verification and repair ---------------------------------------------------------------
     def verify(self, raw: str, evidence: Evidence, question: str = "", filter_relevance: bool = True) -> list[Verified]:
@@ -451,11 +489,16 @@ class Grounder:
         """The extractive answer as text: the picked sentences, each with its marker."""
         return " ".join(f"{s.text} [{s.passage}]" for s in self.pick(question, evidence, max_sentences))
 
-    def extract(self, question: str, evidence: Evidence, max_sentences: int = 2, hops: Sequence = ()) -> list[Verified]:
+    def extract(self, question: str, evidence: Evidence, max_sentences: int = 2, hops: Sequence = (),
+                compared: Outcome | None = None) -> list[Verified]:
         """The extractive answer as verified sentences, built from the picked spans themselves (never by re-splitting
         text, so each answer sentence is exactly one quoted span). With multi-hop retrieval (`hops`, qa/hops.py):
-        the quote that resolved each hop's bridge, then the best sentence for the resolved question."""
+        the quote that resolved each hop's bridge, then the best sentence for the resolved question. For a decided
+        comparison (`compared`, qa/compare.py): one quote per side."""
         spans = self.pick(question, evidence, max_sentences)
+        if compared is not None and compared.short_answer:
+            spans = list(answered_sides(compared))
+            hops = ()
         bridged = [h for h in hops if getattr(h, "bridge", "")]
         if bridged and evidence.spans:
             chain: list[Span] = []
@@ -474,6 +517,32 @@ class Grounder:
         return [Verified(s.text, 1.0, True, s, [s.passage],
                          len(q_terms & s.terms) / len(q_terms) if q_terms else 0.0, True, "supported")
                 for s in spans]
+
+    def disagreement(self, question: str, evidence: Evidence) -> list[Verified]:
+        """Two sentences of different documents that answer the question otherwise (qa/disagreement.py), as the
+        answer's sentences, best first; [] when the sources agree or the `disagreement` unit is off."""
+        if not self.switches.on("disagreement") or not evidence.spans:
+            return []
+        singles = [s for s in evidence.spans if len(s.parts) == 1 and not s.code]
+        if len({evidence.passage(s.passage).doc_id for s in singles}) < 2:
+            return []
+        q_terms = content_terms(question)
+        dense = evidence.dense(self.encode([question])[0])
+        scored = sorted(((self._match(q_terms, s, float(dense[s.parts[0]])), i) for i, s in enumerate(singles)),
+                        reverse=True)
+        top = scored[0][0]
+        ranked, seen = [], set()
+        for score, i in scored:
+            if score < disagreement.PARAMS.ratio * top:
+                break
+            if singles[i].text not in seen:  # overlapping chunks repeat sentences
+                seen.add(singles[i].text)
+                ranked.append(singles[i])
+        found = disagreement.first_conflict(question, [(evidence.passage(s.passage).doc_id, s.text) for s in ranked],
+                                            evidence.annotator)
+        if found is None:
+            return []
+        return [Verified(s.text, 1.0, True, s, [s.passage], 1.0, True, "supported") for s in (ranked[found[0]], ranked[found[1]])]
 
     def pick(self, question: str, evidence: Evidence, max_sentences: int = 2, among: Sequence[Span] | None = None) -> list[Span]:
         """The best-supported sentences of the passages (or of the spans `among`) for the question. Besides the best
@@ -561,6 +630,10 @@ class Grounder:
                 texts.append(f"{v.text} [unsupported]")
         grounding = (sum(1 for v in verified if v.supported) / len(verified)) if verified else 0.0
         return Grounded(" ".join(texts), citations, reports, grounding)
+
+def _relative(p: Passage, spans) -> list[tuple[int, int]]:
+    return [(s - p.start, e - p.start) for s, e in spans]
+
 
 def _with_markers(text: str, numbers: list[int]) -> str:
     if not numbers:

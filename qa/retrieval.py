@@ -32,15 +32,20 @@ class Retriever(Protocol):
 
 class BaseRetriever:
     def retrieve(self, question: str, collection: str, k: int) -> list[Passage]:
-        hits = self._retrieve(question, collection, k)
+        hits, ranks = self._scored(question, collection, k)
         return [
             Passage(
                 n=i + 1, chunk_id=h.chunk_id, doc_id=h.chunk.doc_id, source=h.chunk.source, text=h.chunk.text,
                 start=h.chunk.start, end=h.chunk.end, score=h.score, title=h.chunk.title, page=h.chunk.page,
                 section=h.chunk.section, units=h.chunk.units,
+                scores={"dense": h.score, "bm25": None, "fused": None, **ranks.get(h.chunk_id, {})},
             )
             for i, h in enumerate(hits)
         ]
+
+    def _scored(self, question: str, collection: str, k: int) -> tuple[list[Hit], dict[str, dict[str, float]]]:
+        """The hits and, per chunk id, the list scores behind them ({"bm25": ..., "fused": ...}; the trace shows them)."""
+        return self._retrieve(question, collection, k), {}
 
     def _retrieve(self, question: str, collection: str, k: int) -> list[Hit]:
         raise NotImplementedError
@@ -57,9 +62,6 @@ class _Indexes(BaseRetriever):
         hits = self.store.query(collection, vector, n)
         known = self.manifests(collection).known(h.chunk_id for h in hits)
         return [h for h in hits if h.chunk_id in known]
-
-    def _keyword(self, question: str, collection: str, n: int) -> list[str]:
-        return [cid for cid, _ in self.manifests(collection).search(question, n)]
 
     def _hits(self, ids: Sequence[str], collection: str, vector, dense: Sequence[Hit]) -> list[Hit]:
         """Hits for `ids` in that order, scored by cosine (from the dense list, else from stored vectors)."""
@@ -89,11 +91,14 @@ class KeywordRetriever(_Indexes):
     """BM25 (SQLite FTS5, Porter stemmer) over the collection's chunks."""
 
     def _retrieve(self, question: str, collection: str, k: int) -> list[Hit]:
-        ids = self._keyword(question, collection, k)
-        if not ids:
-            return []
+        return self._scored(question, collection, k)[0]
+
+    def _scored(self, question: str, collection: str, k: int) -> tuple[list[Hit], dict[str, dict[str, float]]]:
+        keyword = self.manifests(collection).search(question, k)
+        if not keyword:
+            return [], {}
         vector = self.embedder.embed([question])[0]
-        return self._hits(ids, collection, vector, [])
+        return self._hits([cid for cid, _ in keyword], collection, vector, []), {c: {"bm25": s} for c, s in keyword}
 
 
 class HybridRetriever(_Indexes):
@@ -104,21 +109,34 @@ class HybridRetriever(_Indexes):
         self.fusion = fusion
 
     def _retrieve(self, question: str, collection: str, k: int) -> list[Hit]:
+        return self._scored(question, collection, k)[0]
+
+    def _scored(self, question: str, collection: str, k: int) -> tuple[list[Hit], dict[str, dict[str, float]]]:
         n = max(k, self.depth)
         vector = self.embedder.embed([question])[0]
         dense = self._dense(vector, collection, n)
         keyword = self.manifests(collection).search(question, n)
         if self.fusion == "rrf":
-            fused = rrf([[h.chunk_id for h in dense], [cid for cid, _ in keyword]])
+            scores = rrf_scores([[h.chunk_id for h in dense], [cid for cid, _ in keyword]])
         else:
-            fused = relative_fusion([(h.chunk_id, h.score) for h in dense], keyword, DENSE_WEIGHT)
-        return self._hits(fused[:k], collection, vector, dense)
+            scores = relative_scores([(h.chunk_id, h.score) for h in dense], keyword, DENSE_WEIGHT)
+        fused = sorted(scores, key=lambda i: -scores[i])
+        bm25 = dict(keyword)
+        return (self._hits(fused[:k], collection, vector, dense),
+                {c: {"bm25": bm25.get(c), "fused": scores[c]} for c in fused[:k]})
 
 
 def relative_fusion(dense: Sequence[tuple[str, float]], keyword: Sequence[tuple[str, float]],
                     weight: float = DENSE_WEIGHT) -> list[str]:
     """Each list's scores min-max normalised to 0..1, then `weight` × dense + (1 - weight) × keyword
     (a chunk missing from a list gets 0 there), best first."""
+    scores = relative_scores(dense, keyword, weight)
+    return sorted(scores, key=lambda i: -scores[i])
+
+
+def relative_scores(dense: Sequence[tuple[str, float]], keyword: Sequence[tuple[str, float]],
+                    weight: float = DENSE_WEIGHT) -> dict[str, float]:
+    """The fused score of every chunk in either list (`relative_fusion` sorts by it)."""
     scores: dict[str, float] = {}
     for ranking, w in ((dense, weight), (keyword, 1.0 - weight)):
         if not ranking:
@@ -127,16 +145,22 @@ def relative_fusion(dense: Sequence[tuple[str, float]], keyword: Sequence[tuple[
         lo, span = min(values), (max(values) - min(values)) or 1.0
         for item, s in ranking:
             scores[item] = scores.get(item, 0.0) + w * (s - lo) / span
-    return sorted(scores, key=lambda i: -scores[i])
+    return scores
 
 
 def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> list[str]:
     """Reciprocal rank fusion of several rankings, best first (ties keep first-seen order)."""
+    scores = rrf_scores(rankings, k)
+    return sorted(scores, key=lambda i: -scores[i])
+
+
+def rrf_scores(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
+    """Each item's reciprocal rank fusion score (`rrf` sorts by it)."""
     scores: dict[str, float] = {}
     for ranking in rankings:
         for rank, item in enumerate(ranking, start=1):
             scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
-    return sorted(scores, key=lambda i: -scores[i])
+    return scores
 
 
 def build_retriever(mode: str, embedder: Embedder, store: Store, manifests: Callable[[str], Manifest],

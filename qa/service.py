@@ -6,24 +6,31 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
 
+from index.chunking import chunk_document
+from index.documents import Chunk, Document
 from index.embeddings import Embedder, SentenceTransformerEmbedder
 from index.ingest import Indexer, IngestReport, Progress
 from index.manifest import Manifests
 from index.store import ChromaStore, Store, StoredDocument, check_collection_name
 from qa.answers import Answer, ClaimCheck, Passage
-from qa.config import GENERATORS, Config
+from qa.config import Config
+from qa.conversations import (Conversation, ConversationInfo, ConversationStore, HistoryTurn, Rewrite, Rewriter,
+                              check_rating, export_items, model_proposer)
 from qa.errors import CollectionNotFound, ConfigError, EmptyQuestion, InvalidInput, NotFound, QuestionTooLong
-from qa.generators import ExtractiveGenerator, Generator, LocalGenerator, OpenAIGenerator
+from qa.generators import GENERATORS, ExtractiveGenerator, Generator
 from qa.decisions import Switches
 from qa.grounding import Calibration, Grounder
+from qa.compare import comparison, side_queries
 from qa.hops import Hop, multi_hop
+from qa.disagreement import LEAD as DISAGREE_LEAD
 from qa.short_answer import short_answer
+from qa.trace import Recorder, ingested
 from qa.retrieval import Retriever, build_retriever
 
 
@@ -34,6 +41,9 @@ class Event:
     kind: str  # "token" | "answer"
     text: str = ""
     answer: Answer | None = None
+
+
+COMPARE_PASSAGES_PER_SIDE = 3  # passages retrieved for each side of a comparison question
 
 
 class SentenceEncoder:
@@ -83,6 +93,8 @@ class Service:
         self.grounder = Grounder(SentenceEncoder(self.embedder), calibration, Switches.without(config.without))
         self._generators: dict[str, Generator] = dict(generators or {})
         self._lock = threading.Lock()
+        self.conversation_store = ConversationStore(config.conversations_path)
+        self._rewriter: Rewriter | None = None
 
     def variant(self, **changes) -> "Service":
         """The same service with some options changed (e.g. `without="role_conflict"` for an ablation), sharing
@@ -102,17 +114,15 @@ class Service:
 
     # --- generators ------------------------------------------------------------------------------
     def _build_generator(self, name: str) -> Generator:
-        c = self.config
-        if name == "local":
-            return LocalGenerator(c.llm_model, threads=c.threads, n_ctx=c.llm_ctx, max_tokens=c.max_tokens)
-        if name == "openai":
-            return OpenAIGenerator(c.openai_base_url, c.openai_model, c.openai_api_key, c.openai_timeout, c.max_tokens)
-        if name == "extractive":
-            return ExtractiveGenerator(self.grounder)
-        raise ConfigError(f"Unknown generator {name!r}: choose one of {', '.join(self.generator_names())}.")
+        factory = GENERATORS.get(name)
+        if factory is None:
+            raise ConfigError(f"Unknown generator {name!r}: choose one of {', '.join(self.generator_names())} "
+                              "(or register one with qa.generators.register_generator).")
+        return factory(self.config, self.grounder)
 
     def generator_names(self) -> list[str]:
-        """Every generator this service can use: the built-in ones and any registered ones."""
+        """Every generator this service can use: the registered ones (built-ins included, qa.generators.GENERATORS)
+        and the ones given to this service (`generators=`)."""
         return sorted({*GENERATORS, *self._generators})
 
     def generator(self, name: str | None = None) -> Generator:
@@ -129,7 +139,7 @@ class Service:
         `errors` and skipped). With `sync`, documents whose files left the given folders are removed."""
         if isinstance(paths, (str, Path)):
             paths = [paths]
-        return self.indexer.ingest(paths, collection or self.config.collection, progress, sync=sync)
+        return ingested(self.indexer.ingest(paths, collection or self.config.collection, progress, sync=sync))
 
     def remove(self, targets: Sequence[str], collection: str | None = None) -> list[str]:
         """Remove documents (each named by source, file path or id) from every index; returns their sources."""
@@ -147,6 +157,27 @@ class Service:
 
     def collections(self) -> list[str]:
         return self.store.collections()
+
+    def collection_sizes(self) -> dict[str, int]:
+        """Chunks stored in each collection, by name."""
+        return {name: self.store.count(name) for name in self.store.collections()}
+
+    def store_location(self) -> str:
+        """Where the store lives: its folder, or the Chroma server's URL."""
+        return self.store.location
+
+    def ping_store(self) -> None:
+        """Return if the store is reachable; raise StoreUnavailable (saying how to fix it) if not."""
+        self.store.ping()
+
+    def ingest_documents(self, documents: Sequence[Document], collection: str | None = None,
+                         progress: Progress | None = None) -> IngestReport:
+        """Index documents already loaded (eval datasets, generated corpora); unchanged ones cost nothing."""
+        return ingested(self.indexer.ingest_documents(list(documents), collection or self.config.collection, progress))
+
+    def chunks_of(self, document: Document) -> list[Chunk]:
+        """The chunks `ingest` makes of a document (its chunk size and overlap), without storing them."""
+        return chunk_document(document, self.indexer.chunk_chars, self.indexer.overlap_sentences)
 
     def documents(self, collection: str | None = None) -> list[StoredDocument]:
         name = self._existing(collection)
@@ -170,9 +201,17 @@ class Service:
     def _question(self, question: object) -> str:
         if not isinstance(question, str):
             raise InvalidInput(f"The question must be text, not {type(question).__name__}.")
+        import unicodedata
+
+        from qa.errors import InvalidUnicode
+
+        if any(0xD800 <= ord(ch) <= 0xDFFF for ch in question):
+            raise InvalidUnicode("The question is not valid Unicode (it holds a lone surrogate such as \\ud800); "
+                                 "send it as UTF-8 text.")
         q = question.strip()
-        if not q:
-            raise EmptyQuestion('The question is empty. Ask something, e.g. qa ask "How did the US vote?"')
+        if not q or all(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zs", "Zl", "Zp") for ch in q):
+            raise EmptyQuestion('The question is empty (no visible characters). Ask something, e.g. '
+                                'qa ask "How did the US vote?"')
         if len(q) > self.config.max_question_chars:
             raise QuestionTooLong(
                 f"The question is {len(q):,} characters long; the limit is {self.config.max_question_chars:,}. "
@@ -181,14 +220,18 @@ class Service:
         return q
 
     def ask(self, question: str, collection: str | None = None, *, top_k: int | None = None,
-            generator: str | None = None, keep_unsupported: bool | None = None) -> Answer:
-        for event in self.ask_stream(question, collection, top_k=top_k, generator=generator, keep_unsupported=keep_unsupported):
+            generator: str | None = None, keep_unsupported: bool | None = None, trace: bool = False) -> Answer:
+        for event in self.ask_stream(question, collection, top_k=top_k, generator=generator, keep_unsupported=keep_unsupported,
+                                     trace=trace):
             if event.kind == "answer":
                 return event.answer
         raise AssertionError("ask_stream ended without an answer")  # pragma: no cover
 
     def ask_stream(self, question: str, collection: str | None = None, *, top_k: int | None = None,
-                   generator: str | None = None, keep_unsupported: bool | None = None) -> Iterator[Event]:
+                   generator: str | None = None, keep_unsupported: bool | None = None,
+                   extra_passages: Sequence[Passage] = (), trace: bool = False) -> Iterator[Event]:
+        """`extra_passages` (a conversation's earlier cited passages) join the retrieved ones as candidates.
+        With `trace`, the answer carries its Trace (qa/trace.py: scores, decision, raw text, stage timings)."""
         q = self._question(question)
         name = self._existing(collection)
         k = self.config.top_k if top_k is None else top_k
@@ -196,20 +239,28 @@ class Service:
             raise InvalidInput(f"top_k must be an integer from 1 to 50, got {k!r}.")
         keep = self.config.keep_unsupported if keep_unsupported is None else keep_unsupported
         gen = self.generator(generator)
+        rec = Recorder(self.config, name, gen.name, trace=trace)  # trace, spans, observers (qa/trace.py)
 
         t0 = time.perf_counter()
         g = self.grounder
         passages, hops, resolved = self._retrieve(q, name, k)
+        if extra_passages:
+            have = {p.chunk_id for p in passages}
+            extra = [p for p in extra_passages if p.chunk_id not in have]
+            passages = list(passages) + [replace(p, n=len(passages) + i) for i, p in enumerate(extra, 1)]
         t1 = time.perf_counter()
-        evidence = g.evidence(passages)
-        evidence.annotation_store = self.manifests(name)  # each passage is parsed once, ever
+        evidence = g.evidence(passages, self.manifests(name))  # each passage parsed once, ever; instructions marked
         decision = g.decide(resolved, evidence)  # before generation: a refused question never reaches the generator
         td = time.perf_counter()
         extractive = isinstance(gen, ExtractiveGenerator)
-        extract = g.extract(q, evidence, hops=hops) if decision.answerable else []
+        extract = g.extract(q, evidence, hops=hops, compared=decision.compared) if decision.answerable else []
+        disagree = g.disagreement(resolved, evidence) if decision.answerable and decision.compared is None else []
+        if disagree:  # two documents tell the asked fact otherwise: both quotes, nothing generated (qa/disagreement.py)
+            extract, extractive = disagree, True
         raw_parts: list[str] = []
         if decision.answerable and passages:
-            pieces = [" ".join(f"{v.text} [{v.span.passage}]" for v in extract)] if extractive else gen.stream(q, passages)
+            pieces = [" ".join(f"{v.text} [{v.span.passage}]" for v in extract)] if extractive \
+                else rec.generating(gen.stream, q, evidence.for_generator())  # instructions left out
             for piece in pieces:
                 raw_parts.append(piece)
                 yield Event("token", text=piece)
@@ -220,17 +271,21 @@ class Service:
         reason = decision.reason
         if decision.answerable:
             verified = extract if extractive else g.verify(raw, evidence, q)
-            if not extractive and g.needs_fallback(verified, extract, q, evidence):
+            decided = decision.compared is not None and decision.compared.short_answer is not None
+            if not extractive and (decided or g.needs_fallback(verified, extract, q, evidence)):  # a comparison: its quotes
                 verified, fallback = extract, "extractive"
             grounded = g.compose(verified, evidence, keep)
+            if disagree:
+                grounded.answer = f"{DISAGREE_LEAD} {grounded.answer}"
             if not grounded.citations:
                 reason = "nothing_supported"
         else:
             grounded = g.compose([], evidence, keep)
         refused = reason is not None
         short = None
-        if not refused and g.switches.on("short_answer"):
-            short = short_answer(resolved, [c.quote for c in grounded.citations])
+        if not refused and not disagree and g.switches.on("short_answer"):
+            compared = decision.compared.short_answer if decision.compared else None
+            short = compared or short_answer(resolved, [c.quote for c in grounded.citations])
         t3 = time.perf_counter()
         answer = Answer(
             question=q,
@@ -250,15 +305,27 @@ class Service:
             refusal_reason=reason,
             short_answer=short,
             hops=[h.to_dict() for h in hops],
+            disagreement=bool(disagree) and not refused,
         )
-        yield Event("answer", answer=answer)
+        yield Event("answer", answer=rec.finish(answer, decision, t0, t1, td, t2, t3))
 
     def _retrieve(self, q: str, name: str, k: int) -> tuple[list, list[Hop], str]:
         """Passages for the question (with multi-hop retrieval when it is switched on), the hops taken, and
         the question with its descriptions resolved (what refusal and the short answer are decided on)."""
         passages = self.retriever.retrieve(q, name, k)
         hops: list[Hop] = [Hop(q, "", tuple(p.n for p in passages))]
-        if self.grounder.switches.on("multi_hop"):
+        cmp = comparison(q) if self.grounder.switches.on("compare") else None
+        if cmp is not None:  # "Which was formed first, X or Y?": each side's own passages too (qa/compare.py)
+            seen = {p.chunk_id for p in passages}
+            for query in side_queries(cmp, q):
+                added = []
+                for p in self.retriever.retrieve(query, name, COMPARE_PASSAGES_PER_SIDE):
+                    if p.chunk_id not in seen:
+                        seen.add(p.chunk_id)
+                        passages.append(replace(p, n=len(passages) + 1))
+                        added.append(len(passages))
+                hops.append(Hop(query, "", tuple(added)))
+        elif self.grounder.switches.on("multi_hop"):
             passages, hops = multi_hop(q, passages, lambda query, n: self.retriever.retrieve(query, name, n),
                                        encode=self.grounder.encode)
         return passages, hops, hops[-1].query if hops[-1].bridge else q
@@ -284,12 +351,67 @@ class Service:
         return ClaimCheck(claim, all(v.supported for v in verified), float(worst.support), reason,
                           worst.span.text if worst.span is not None else None)
 
+    # --- conversations (qa/conversations.py) ---------------------------------------------------------
+    @property
+    def rewriter(self) -> Rewriter:
+        """Makes follow-ups standalone: deterministic (spaCy), or the local model's proposal when
+        `rewrite_with_model` is set and the proposal passes the check."""
+        with self._lock:
+            if self._rewriter is None:
+                propose = None
+                if self.config.rewrite_with_model:
+                    local = self.generator("local") if "local" in self.generator_names() else None
+                    propose = model_proposer(local) if isinstance(local, LocalGenerator) else None
+                self._rewriter = Rewriter(propose=propose)
+            return self._rewriter
+
+    def conversation(self, id: str | None = None, *, collection: str | None = None,
+                     generator: str | None = None) -> Conversation:
+        """The saved conversation `id` (NotFound if there is none), or a new one when `id` is None."""
+        store = self.conversation_store
+        if id is None:
+            return Conversation(self, store.create(self._existing(collection), generator))
+        return Conversation(self, store.info(id))
+
+    def conversations(self) -> list[ConversationInfo]:
+        """The saved conversations, most recently used first."""
+        return self.conversation_store.list()
+
+    def delete_conversation(self, id: str) -> None:
+        self.conversation_store.delete(id)
+
+    def feedback(self, answer_id: str, rating: str | int, comment: str | None = None) -> dict:
+        """Store a thumbs up/down (and an optional comment) with the conversation turn that gave the answer."""
+        value = check_rating(rating)
+        if comment is not None and not isinstance(comment, str):
+            raise InvalidInput("comment must be text.")
+        cid, n = self.conversation_store.rate(str(answer_id), value, comment)
+        return {"answer_id": answer_id, "conversation_id": cid, "turn": n, "rating": "up" if value > 0 else "down",
+                "comment": comment}
+
+    def feedback_items(self) -> tuple[list[dict], int]:
+        """Eval items (evals/datasets.py's JSONL format) made from rated turns, and how many were left out."""
+        return export_items(self.conversation_store.rated())
+
+    def resolve(self, messages: Sequence[tuple[str, str]]) -> Rewrite:
+        """The last user message of a chat (role, content) made standalone against the earlier messages,
+        each earlier user message resolved in turn (what /v1/chat/completions searches for)."""
+        history: list[HistoryTurn] = []
+        rw = None
+        for role, content in messages:
+            if role == "user":
+                rw = self.rewriter.rewrite(self._question(content), history)
+                history.append(HistoryTurn(rw.standalone))
+            elif role == "assistant" and history and not history[-1].answer:
+                history[-1] = HistoryTurn(history[-1].question, content)
+        if rw is None:
+            raise InvalidInput("The messages hold no user message. Put the question in a message with role 'user'.")
+        return rw
+
     def warm_up(self, generator: str | None = None) -> None:
         """Load the embedding model and the generator now rather than on the first question."""
         self.embedder.embed(["warm up"])
-        gen = self.generator(generator)
-        if hasattr(gen, "load"):
-            gen.load()
+        self.generator(generator).load()
 
     def delete_document(self, doc_id: str, collection: str | None = None) -> list[str]:
         """Remove every chunk of the document `doc_id` (its content hash, as `documents()` lists it), in one
@@ -300,3 +422,65 @@ class Service:
             raise NotFound(f"No document {doc_id!r} in collection '{name}'. List the documents with GET /v1/documents "
                            f"or `qa documents --collection {name}`.")
         return sources
+
+    # --- health, repair and uploads (one writer per home, faults as clear errors) ------------------------
+    def readiness(self, *, load_models: bool = True):
+        """Whether this service can answer and ingest now (qa/readiness.py): the store answers, every manifest opens
+        and agrees with the store, the home takes a write, the models load. Checked afresh on every call, so a
+        failure clears as soon as its cause goes away. `load_models=False` reports the models as still loading."""
+        from qa.errors import ManifestCorrupt, ModelUnavailable, StoreUnavailable
+        from qa.readiness import Check, Readiness, probe_home, run_check
+
+        store = run_check(self._ready_store, StoreUnavailable)
+        checks = {
+            "store": store,
+            "manifest": run_check(lambda: self._ready_manifests(compare=store.ok), ManifestCorrupt),
+            "home": run_check(lambda: probe_home(self.config.home), StoreUnavailable),
+            "generator": run_check(self._ready_models, ModelUnavailable) if load_models
+            else Check(False, "not_ready", "Loading the models; try again in a few seconds."),
+        }
+        return Readiness(checks=checks, generator=self.config.generator, store=self.store.location)
+
+    def _ready_store(self) -> str:
+        self.store.ping()
+        return f"{len(self.store.collections())} collection(s) at {self.store.location}"
+
+    def _ready_manifests(self, compare: bool) -> str:
+        from qa.readiness import agreement
+
+        names = set(self.manifests.names()) | (set(self.store.collections()) if compare else set())
+        notes = []
+        for name in sorted(names):
+            manifest = self.manifests(name)
+            if compare:
+                notes.append(agreement(name, manifest, self.store))
+            elif manifest.exists():
+                notes.append(f"'{name}': {manifest.count_chunks()} chunks (the store was not compared)")
+        return "; ".join(notes) or "no collections yet"
+
+    def _ready_models(self) -> str:
+        self.warm_up()
+        gen = self.generator()
+        gen.ping()  # a remote LLM server is part of being ready
+        return f"the embedding model and the {gen.name} generator are loaded"
+
+    def repair(self, collection: str | None = None, progress: Progress | None = None):
+        """Make a collection's manifest (with its keyword index) and its vectors agree again, rebuilding the damaged
+        side from the intact one (index.ingest.Indexer.repair); returns a RepairReport."""
+        name = check_collection_name(collection or self.config.collection)
+        if name not in self.manifests.names() and not self.store.has_collection(name):
+            existing = ", ".join(sorted(set(self.manifests.names()) | set(self.store.collections()))) or "none yet"
+            raise CollectionNotFound(f"Collection '{name}' does not exist (existing: {existing}); nothing to repair.")
+        report = self.indexer.repair(name, progress)
+        self._prepared.discard(name)
+        return report
+
+    def add_uploads(self, files: Sequence[tuple[str, bytes]], collection: str | None = None):
+        """Save uploaded files (name, bytes) under the home's upload folder and index them (qa/uploads.py). A file
+        that is not indexed is not left on disk as if accepted: on any failure (a full disk, a read-only home, an
+        unreadable file) the files this call wrote are removed again and replaced ones restored.
+        Returns (IngestReport, [(path, Document)])."""
+        from qa.uploads import ingest_uploads
+
+        return ingest_uploads(self.config, collection or self.config.collection, files,
+                              lambda paths, name: self.ingest(paths, name))

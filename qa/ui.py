@@ -32,12 +32,15 @@ def error_text(exc: Exception) -> str:
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|<>~])")
+_AUTOLINK = re.compile(r"(?i)\b((?:https?|ftp)):(//)|\b(www)\.")  # what GitHub-flavoured Markdown turns into links
 
 
 def as_text(text: str) -> str:
     """Document text shown as text in the chat's Markdown: every Markdown/HTML character escaped (a quoted
-    '# comment' is not a heading, '__main__' is not bold, '<img src=...>' fetches nothing), line breaks kept."""
-    lines = [_MD_SPECIAL.sub(r"\\\1", line).replace("  ", " &nbsp;") for line in text.split("\n")]
+    '# comment' is not a heading, '__main__' is not bold, '<img src=...>' fetches nothing, '[x](url)' and a bare
+    'http://...' or 'www.' address are not links), line breaks kept."""
+    unlink = lambda m: f"{m.group(1)}\\:\\/\\/" if m.group(1) else f"{m.group(3)}\\."  # noqa: E731
+    lines = [_AUTOLINK.sub(unlink, _MD_SPECIAL.sub(r"\\\1", line)).replace("  ", " &nbsp;") for line in text.split("\n")]
     return "  \n".join(lines)
 
 
@@ -63,6 +66,15 @@ def answer_markdown(answer: Answer) -> str:
             text += f"\n\n<span class='gq-muted'>Left out, supported but off the question: {items}</span>"
     if answer.fallback:
         text += f"\n\n<span class='gq-muted'>The {answer.generator} model's answer was not supported; this is the best-supported passage sentence.</span>"
+    return text
+
+
+def turn_markdown(answer: Answer) -> str:
+    """A conversation turn's answer, with what was searched for when the follow-up was rewritten."""
+    text = answer_markdown(answer)
+    searched = answer.standalone_question
+    if searched and searched != answer.question:
+        text += f"\n\n<span class='gq-muted gq-searched'>Searched for: {as_text(searched)}</span>"
     return text
 
 
@@ -98,24 +110,71 @@ def build(service):
         value = selected or (config.collection if config.collection in names else (names[0] if names else config.collection))
         return gr.update(choices=names or [config.collection], value=value)
 
-    def ask(question, history, collection):
+    # One chat is one saved conversation (qa/conversations.py): `state` holds its id, its collection and which
+    # chat message holds which answer (for the thumbs).
+    def conversations_update():
+        items = [(f"{c.title or '(empty)'} · {c.turns} turn{'s' if c.turns != 1 else ''}", c.id)
+                 for c in service.conversations() if c.turns]
+        return gr.update(choices=items, value=None)
+
+    def ask(question, history, collection, state):
         history = list(history or [])
+        state = dict(state or {})
         history.append({"role": "user", "content": question or ""})
         history.append({"role": "assistant", "content": "…"})
-        yield history, sources_html(None), ""
+        yield history, sources_html(None), "", state, gr.update()
         try:
+            name = collection or config.collection
+            if not state.get("id") or state.get("collection") != name:
+                conv = service.conversation(collection=name)
+                state = {"id": conv.id, "collection": name, "answers": {}}
+            else:
+                conv = service.conversation(state["id"])
             draft = ""
-            for event in service.ask_stream(question, collection or None):
+            for event in conv.ask_stream(question):
                 if event.kind == "token":
                     draft += event.text
                     history[-1] = {"role": "assistant", "content": f"*{draft}* ⏳ checking against your documents…"}
-                    yield history, sources_html(None), ""
+                    yield history, sources_html(None), "", state, gr.update()
                 else:
-                    history[-1] = {"role": "assistant", "content": answer_markdown(event.answer)}
-                    yield history, sources_html(event.answer), ""
+                    history[-1] = {"role": "assistant", "content": turn_markdown(event.answer)}
+                    state["answers"] = {**state.get("answers", {}), len(history) - 1: event.answer.answer_id}
+                    yield history, sources_html(event.answer), "", state, conversations_update()
         except Exception as exc:  # shown to the user, never swallowed silently
             history[-1] = {"role": "assistant", "content": error_text(exc)}
-            yield history, sources_html(None), question
+            yield history, sources_html(None), question, state, gr.update()
+
+    def new_conversation():
+        return [], sources_html(None), "", None, conversations_update(), ""
+
+    def reopen(conversation_id):
+        if not conversation_id:
+            return gr.update(), gr.update(), gr.update(), gr.update()
+        try:
+            conv = service.conversation(conversation_id)
+            history, answers = [], {}
+            turns = conv.turns
+            for t in turns:
+                history.append({"role": "user", "content": t.question})
+                history.append({"role": "assistant", "content": turn_markdown(t.answer)})
+                answers[len(history) - 1] = t.answer.answer_id
+            state = {"id": conv.id, "collection": conv.collection, "answers": answers}
+            return history, sources_html(turns[-1].answer if turns else None), state, conv.collection
+        except Exception as exc:
+            return [{"role": "assistant", "content": error_text(exc)}], sources_html(None), None, gr.update()
+
+    def rate(data: gr.LikeData, state):
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        answer_id = (state or {}).get("answers", {}).get(index)
+        if answer_id is None or data.liked not in (True, False):
+            return ""
+        try:
+            service.feedback(answer_id, "up" if data.liked else "down")
+        except Exception as exc:
+            return error_text(exc)
+        return "Thanks: your rating is saved with the answer (`qa feedback export` makes it an eval case)."
+
+    rate.__annotations__["data"] = gr.LikeData  # Gradio finds the event data by its type (this module's are strings)
 
     def upload(files, collection):
         if not files:
@@ -135,18 +194,27 @@ def build(service):
         gr.Markdown("## groundqa\nAnswers from your own documents. Every quote is checked against the text it cites.")
         with gr.Row():
             with gr.Column(scale=3):
-                chat = gr.Chatbot(label="Answers", height=420)
+                chat = gr.Chatbot(label="Answers", height=420, elem_id="chat")
                 question = gr.Textbox(label="Question", placeholder="How did the US vote?", lines=1)
-                ask_btn = gr.Button("Ask", variant="primary")
+                with gr.Row():
+                    ask_btn = gr.Button("Ask", variant="primary")
+                    new_btn = gr.Button("New conversation")
+                rated = gr.Markdown(elem_id="rated")
+                state = gr.State(None)
             with gr.Column(scale=2):
                 collection = gr.Dropdown(label="Collection", choices=[config.collection], value=config.collection,
                                          allow_custom_value=True)
+                earlier = gr.Dropdown(label="Earlier conversations", choices=[], value=None, elem_id="earlier")
                 sources = gr.HTML(sources_html(None), label="Sources", elem_id="sources")
                 files = gr.File(label="Add documents (.txt, .md, .pdf, .docx, .html)", file_count="multiple", file_types=list(UPLOAD_TYPES))
                 upload_status = gr.Markdown()
-        outputs = [chat, sources, question]
-        ask_btn.click(ask, [question, chat, collection], outputs)
-        question.submit(ask, [question, chat, collection], outputs)
+        outputs = [chat, sources, question, state, earlier]
+        ask_btn.click(ask, [question, chat, collection, state], outputs)
+        question.submit(ask, [question, chat, collection, state], outputs)
+        new_btn.click(new_conversation, None, [chat, sources, question, state, earlier, rated])
+        earlier.select(reopen, earlier, [chat, sources, state, collection])
+        chat.like(rate, state, rated)
+        demo.load(conversations_update, None, earlier)
         files.upload(upload, [files, collection], [upload_status, collection])
         demo.load(collections_update, None, collection)
     return demo

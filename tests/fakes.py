@@ -1,5 +1,7 @@
-"""Fakes for unit tests of pure logic. They plug in through the real mechanisms
-(the Embedder protocol, `qa.open(generators=...)`), never by patching."""
+"""Fakes for unit tests of pure logic. They plug in through the real mechanisms, never by patching:
+the Embedder and Generator protocols, the generator registry (`register_generator`, as third-party
+generators do: importing this module registers "first-sentence"), `qa.open(generators=..., store=...)`.
+For a store, use the real index.memory_store.InMemoryStore (it passes the Store contract)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import math
 from typing import Callable, Iterator, Sequence
 
 from qa.answers import Passage
+from qa.generators import register_generator
 from qa.terms import content_terms
 
 
@@ -44,8 +47,26 @@ class ScriptedGenerator:
         self.name = name
         self.seen: list[tuple[str, list[Passage]]] = []
 
+    def load(self) -> None:
+        return None  # nothing to load
+
+    def ping(self) -> None:
+        return None  # nothing outside the process
+
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         self.seen.append((question, list(passages)))
         text = self.script(question, passages)
         for i, word in enumerate(text.split(" ")):
             yield word if i == 0 else " " + word
+
+
+def first_sentence(question: str, passages: Sequence[Passage]) -> str:
+    """The first sentence of the top passage, cited: always supported, whatever the question."""
+    if not passages:
+        return ""
+    text = passages[0].text.strip()
+    end = next((i + 1 for i, ch in enumerate(text) if ch in ".!?"), len(text))
+    return f"{text[:end]} [{passages[0].n}]"
+
+
+register_generator("first-sentence", lambda config, grounder: ScriptedGenerator(first_sentence, name="first-sentence"))

@@ -317,7 +317,7 @@ def test_auth_off_means_open(client):
 
 @pytest.mark.unit
 def test_auth_on_every_v1_route(tmp_path):
-    s = open_fake(tmp_path / "home", api_key="s3cret-key")
+    s = open_fake(tmp_path / "home", api_key="s3cret-key", auth_failures=1000)  # throttling: test_http_exposure.py
     s.ingest([SEED_FILE])
     good = {"Authorization": "Bearer s3cret-key"}
     with make_client(s) as c:

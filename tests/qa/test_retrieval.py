@@ -1,10 +1,12 @@
-"""Retrieval modes over the real store and the real keyword index (hash embedder for the unit tests)."""
+"""Retrieval modes over the in-memory store (it passes the Store contract that ChromaStore passes,
+tests/index/store_contract.py) and the real keyword index; hash embedder."""
 
 from __future__ import annotations
 
 import pytest
 
 import qa
+from index.memory_store import InMemoryStore
 from qa.config import Config
 from qa.errors import ConfigError
 from qa.retrieval import relative_fusion, rrf
@@ -26,7 +28,7 @@ def service(tmp_path):
     folder.mkdir()
     for name, text in DOCS.items():
         (folder / name).write_text(text)
-    s = qa.open(home=tmp_path / "home", generator="extractive", embedder=HashEmbedder())
+    s = qa.open(home=tmp_path / "home", generator="extractive", embedder=HashEmbedder(), store=InMemoryStore())
     s.ingest([folder])
     return s
 

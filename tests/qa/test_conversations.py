@@ -1,0 +1,147 @@
+"""Conversations: follow-ups rewritten to stand alone, saved turns, feedback and its export as eval items."""
+
+from __future__ import annotations
+
+import pytest
+
+from evals.datasets import parse_example
+from qa.answers import Answer, Citation
+from qa.conversations import (ConversationStore, HistoryTurn, Rewriter, Turn, acceptable, answer_from_dict,
+                              export_items)
+from qa.errors import InvalidInput, NotFound
+from qa.service import Service
+from tests.conftest import SEED_FILE
+
+SEED_TEXT = SEED_FILE.read_text(encoding="utf-8")
+US_VOTE = HistoryTurn("How did the US vote?", "against it\n\nOn the same day, the UN General Assembly adopted ...")
+
+
+def _answer(question: str, text: str, refused: bool = False, quote: str = "The US ultimately chose to abstain.") -> Answer:
+    cites = [] if refused else [Citation(1, "seed.txt", "c1", quote, 0, len(quote), "d1", passage=1)]
+    return Answer(question=question, answer=text, refused=refused, citations=cites, generator="extractive",
+                  timings_ms={"total": 1.0}, short_answer=None if refused else "abstain")
+
+
+# --- unit: pure logic ----------------------------------------------------------------------------------------
+@pytest.mark.unit
+def test_a_model_rewrite_must_keep_the_turn_and_add_only_history_words():
+    history = [US_VOTE]
+    assert acceptable("How did the US vote on its own resolution?", "And on its own resolution?", history)
+    assert not acceptable("How did China vote on its own resolution?", "And on its own resolution?", history)  # new word
+    assert not acceptable("How did the US vote?", "And on its own resolution?", history)  # dropped the turn's words
+
+
+@pytest.mark.unit
+def test_export_makes_eval_items_that_the_dataset_loader_reads():
+    up = Turn(1, "And on its own resolution?", "How did the US vote on its own resolution?", "deterministic",
+              _answer("And on its own resolution?", "The US ultimately chose to abstain [1]."), rating=1)
+    down = Turn(2, "When?", "When did the US vote?", "deterministic", _answer("When?", "In May [1]."), rating=-1,
+                comment="wrong")
+    refused_up = Turn(3, "And China?", "How did China vote?", "deterministic",
+                      _answer("And China?", "Not in your documents.", refused=True), rating=1)
+    refused_down = Turn(4, "Who won?", "Who won?", "unchanged", _answer("Who won?", "No.", refused=True), rating=-1)
+    items, skipped = export_items([("c", up), ("c", down), ("c", refused_up), ("c", refused_down)])
+    assert skipped == 1 and len(items) == 3
+    first = parse_example(items[0], "item 1")
+    assert first.question == "How did the US vote on its own resolution?" and first.answerable
+    assert first.answers == ["The US ultimately chose to abstain."]  # citation marks left out
+    assert first.evidence == ["The US ultimately chose to abstain."]
+    assert items[0]["rating"] == "up" and items[0]["answer_given"] == "The US ultimately chose to abstain [1]."
+    assert items[0]["citations"][0]["quote"] == "The US ultimately chose to abstain."
+    assert [parse_example(i, "x").answerable for i in items[1:]] == [False, False]  # wrong answer -> should refuse
+    assert items[1]["comment"] == "wrong"
+
+
+@pytest.mark.unit
+def test_the_store_keeps_turns_and_feedback_across_reopening(tmp_path):
+    path = tmp_path / "conversations.sqlite3"
+    store = ConversationStore(path)
+    info = store.create("default", "extractive")
+    answer = _answer("How did the US vote?", "Against it [1].")
+    store.add_turn(info.id, Turn(1, "How did the US vote?", "How did the US vote?", "unchanged", answer, created=1.0))
+    store.rate(answer.answer_id, -1, "not the final vote")
+
+    again = ConversationStore(path)  # a new process over the same home
+    assert [c.id for c in again.list()] == [info.id] and again.info(info.id).turns == 1
+    turn = again.turns(info.id)[0]
+    assert turn.answer.to_dict() == answer.to_dict() and turn.rating == -1 and turn.comment == "not the final vote"
+    assert answer_from_dict(answer.to_dict()).to_dict() == answer.to_dict()
+    again.delete(info.id)
+    with pytest.raises(NotFound, match="GET /v1/conversations"):
+        again.info(info.id)
+    with pytest.raises(NotFound):
+        again.rate(answer.answer_id, 1, None)
+
+
+@pytest.mark.unit
+def test_limits_and_bad_input_have_clear_errors(fake_service):
+    service: Service = fake_service
+    service.ingest([SEED_FILE])
+    with pytest.raises(NotFound):
+        service.conversation("no-such-id")
+    with pytest.raises(InvalidInput, match='"up" or "down"'):
+        service.feedback("x", "sideways")
+    small = Service(service.config.with_(max_turns=1), embedder=service.embedder, store=service.store,
+                    generators=service._generators, calibration=service.grounder.calibration)
+    conv = small.conversation()
+    conv.ask("How did the US vote on the resolution?")
+    with pytest.raises(InvalidInput, match="limit of 1 turns.*GROUNDQA_MAX_TURNS"):
+        conv.ask("And on its own resolution?")
+    assert len(conv.turns) == 1
+
+
+# --- integration: spaCy, the real models, the seed article ---------------------------------------------------
+@pytest.mark.integration
+@pytest.mark.parametrize("question, history, expected, method", [
+    ("And on its own resolution?", [US_VOTE], "How did the US vote on its own resolution?", "deterministic"),
+    ("What about the async client?", [HistoryTurn("How do I make requests with the test client?")],
+     "How do I make requests with the async client?", "deterministic"),
+    ("And Russia?", [HistoryTurn("How did the US vote?")], "How did Russia vote?", "deterministic"),
+    ("Did it pass?", [HistoryTurn("What did the UN General Assembly adopt?", "a resolution condemning Russia's invasion")],
+     "Did a resolution pass?", "deterministic"),
+    ("What did he say about Putin?", [HistoryTurn("Who did Trump meet?", "Emmanuel Macron")],
+     "What did Emmanuel Macron say about Putin?", "deterministic"),
+    ("What did Macron say about Ukraine?", [US_VOTE], "What did Macron say about Ukraine?", "unchanged"),
+    ("How did the US vote?", [], "How did the US vote?", "unchanged"),
+])
+def test_follow_ups_are_rewritten_and_self_contained_questions_are_not(question, history, expected, method):
+    rw = Rewriter().rewrite(question, history)
+    assert (rw.standalone, rw.method) == (expected, method)
+
+
+@pytest.fixture(scope="module")
+def extractive(real_service):
+    return real_service.variant(generator="extractive")
+
+
+@pytest.mark.integration
+def test_a_follow_up_is_answered_in_context_and_the_turns_persist(extractive):
+    conv = extractive.conversation()
+    first = conv.ask("How did the US vote?")
+    assert "against" in first.answer and first.standalone_question == "How did the US vote?"
+    second = conv.ask("And on its own resolution?")
+    assert second.question == "And on its own resolution?"
+    assert second.standalone_question == "How did the US vote on its own resolution?"
+    assert not second.refused and "abstain" in second.answer
+    for c in second.citations:
+        assert SEED_TEXT[c.start : c.end] == c.quote
+    assert any("abstain" in c.quote for c in second.citations)
+    d = second.to_dict()
+    assert d["conversation_id"] == conv.id and d["standalone_question"] == second.standalone_question
+    assert extractive.ask("How did the US vote?").to_dict()["conversation_id"] is None  # single asks unchanged
+
+    # A new Service over the same home (a restart) sees the same turns and answers.
+    again = Service(extractive.config, embedder=extractive.embedder, store=extractive.store)
+    turns = again.conversation(conv.id).turns
+    assert [t.question for t in turns] == ["How did the US vote?", "And on its own resolution?"]
+    assert turns[1].answer.to_dict() == second.to_dict() and turns[1].method == "deterministic"
+    assert conv.id in {c.id for c in again.conversations()}
+
+
+@pytest.mark.integration
+def test_a_follow_up_about_what_the_article_lacks_is_refused(extractive):
+    conv = extractive.conversation()
+    conv.ask("How did the US vote?")
+    answer = conv.ask("And what did China say about it?")
+    assert answer.standalone_question.startswith("What did China say about")
+    assert answer.refused and answer.citations == []

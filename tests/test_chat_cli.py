@@ -1,0 +1,84 @@
+"""`qa chat` through a pseudo-terminal, `qa ask --conversation`, and rated answers exported as an eval dataset
+that `qa eval --dataset FILE` scores."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, SEEDS, run_qa
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("chat-home")
+    done = run_qa("ingest", str(SEEDS), home=home)
+    assert done.returncode == 0, done.stderr
+    return home
+
+
+def test_two_turns_in_the_terminal_chat(home):
+    import pexpect
+
+    env = {**os.environ, "GROUNDQA_HOME": str(home), "GROUNDQA_GENERATOR": "extractive", "TERM": "dumb"}
+    chat = pexpect.spawn(sys.executable, [str(ROOT / "app.py"), "chat"], cwd=str(ROOT), env=env, encoding="utf-8",
+                         timeout=300)
+    try:
+        chat.expect(r"conversation (\w+) on 'default'")
+        cid = chat.match.group(1)
+        chat.expect("you> ")
+        chat.sendline("How did the US vote?")
+        chat.expect("groundqa> ")
+        chat.expect("you> ")
+        assert "against it" in chat.before
+        chat.sendline("And on its own resolution?")
+        chat.expect("Searched for: How did the US vote on its own resolution\\?")
+        chat.expect("you> ")
+        assert "abstain" in chat.before
+        chat.sendline("/sources")
+        chat.expect("you> ")
+        assert "The US ultimately chose to abstain from the final vote on its own resolution." in chat.before
+        chat.sendline("/new")
+        chat.expect(r"New conversation (\w+)\.")
+        assert chat.match.group(1) != cid
+        chat.sendline("/quit")
+        chat.expect(pexpect.EOF)
+    finally:
+        chat.close()
+    assert chat.exitstatus == 0
+    assert (home / "chat_history").read_text().count("How did the US vote?") == 1
+
+
+def test_ask_in_a_conversation_then_export_feedback_and_score_it(home, tmp_path):
+    first = run_qa("ask", "How did the US vote?", "--conversation", "new", "--json", "--generator", "extractive",
+                   home=home)
+    assert first.returncode == 0, first.stderr
+    a1 = json.loads(first.stdout)
+    cid = a1["conversation_id"]
+    second = run_qa("ask", "And on its own resolution?", "--conversation", cid, "--json", "--generator", "extractive",
+                    home=home)
+    a2 = json.loads(second.stdout)
+    assert a2["conversation_id"] == cid and a2["standalone_question"] == "How did the US vote on its own resolution?"
+    missing = run_qa("ask", "Anything?", "--conversation", "nope", home=home)
+    assert missing.returncode == 2 and "No conversation 'nope'" in missing.stderr
+
+    assert run_qa("feedback", "rate", a2["answer_id"], "up", home=home).returncode == 0
+    assert run_qa("feedback", "rate", a1["answer_id"], "down", "--comment", "lead with the vote", home=home).returncode == 0
+    out = tmp_path / "feedback.jsonl"
+    exported = run_qa("feedback", "export", "--out", str(out), home=home)
+    assert exported.returncode == 0 and "wrote 2 eval item(s)" in exported.stdout
+    items = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(i["question"], i["rating"], i["answerable"]) for i in items] == [
+        ("How did the US vote on its own resolution?", "up", True), ("How did the US vote?", "down", False)]
+
+    run = tmp_path / "run"
+    scored = run_qa("eval", "--dataset", str(out), "--docs", str(SEEDS), "--systems", "groundqa:extractive",
+                    "--home", str(home), "--quiet", "--out", str(run), home=home)
+    assert scored.returncode == 0, scored.stderr
+    results = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]
+    assert {r.get("id") for r in results} >= {i["id"] for i in items}
