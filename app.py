@@ -6,7 +6,7 @@
     qa remove SOURCE...      remove documents from every index
     qa reindex               re-embed a collection after changing the embedding model
     qa repair                rebuild a collection's damaged manifest or store from the intact side
-    qa ask "QUESTION"        answer with verified citations (--json for the JSON contract)
+    qa ask "QUESTION"        answer with verified citations (--json for the JSON contract, --trace for how)
 """
 
 from __future__ import annotations

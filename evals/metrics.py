@@ -389,6 +389,23 @@ def short_answer_correct(examples: Sequence[Example], answers: dict[str, dict | 
 _MARKUP = re.compile(r"(^|\s)#{1,6}\s|```|~~~|^\s*[-*+]\s|\s[-*+]\s{1,3}\S.*\[\d+\]$|^\s*\|.*\|\s*$|<[a-z][^>]*>", re.M)
 
 
+def sentences_are_quotes(examples: Sequence[Example], answers: dict[str, dict | None]) -> MetricResult:
+    """On extractive answers (the extractive generator, or a generated answer that fell back to it): 1 when
+    every sentence of the answer is exactly the quote it cites (one quoted span: a sentence or an adjacent pair
+    the program located), never a concatenation of fragments; None for other answers and refusals."""
+    per = {}
+    for ex in examples:
+        a = answers.get(ex.id)
+        if not a or is_refusal(a) or not (a.get("generator") == "extractive" or a.get("fallback") == "extractive"):
+            per[ex.id] = None
+            continue
+        quotes = {c["n"]: c["quote"] for c in a.get("citations", [])}
+        kept = [s for s in a.get("sentences", []) if s.get("supported") and s.get("relevant", True)]
+        per[ex.id] = 1.0 if kept and all(len(s["citations"]) == 1 and quotes.get(s["citations"][0]) == s["text"]
+                                         for s in kept) else 0.0
+    return _mean("sentences_are_quotes", per)
+
+
 def markup_free(examples: Sequence[Example], answers: dict[str, dict | None]) -> MetricResult:
     """Share of answers given whose sentences carry no Markdown or HTML syntax (heading marks, code fences,
     list bullets, table pipes, tags)."""

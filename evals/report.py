@@ -15,7 +15,7 @@ QUALITY = [
     ("hit@1", True), ("hit@k", True), ("mrr@10", True), ("f1", True), ("recall", True), ("contains", True),
     ("short_answer_exact", True), ("short_answer_correct", True), ("contradicted", False),
     ("citation_recall", True), ("citation_precision", True), ("quote_exact", True),
-    ("refusal_accuracy", True), ("false_refusal", False), ("markup_free", True),
+    ("refusal_accuracy", True), ("false_refusal", False), ("markup_free", True), ("sentences_are_quotes", True),
     ("self_citation_recall", True), ("self_citation_precision", True), ("self_grounding", True),
 ]
 EXPLAIN = {
@@ -35,6 +35,7 @@ EXPLAIN = {
     "refusal_accuracy": "share of unanswerable questions refused",
     "false_refusal": "share of answerable questions refused (lower is better)",
     "markup_free": "share of answers with no Markdown/HTML syntax in their sentences",
+    "sentences_are_quotes": "extractive answers whose every sentence is exactly the one quote it cites",
     "self_citation_recall": "SELF-JUDGED: answer sentences supported by their quotes per the pipeline's own scorer",
     "self_citation_precision": "SELF-JUDGED: citations supporting their sentence per the pipeline's own scorer",
     "self_grounding": "SELF-JUDGED: answer sentences the pipeline's own scorer finds in the retrieved passages",

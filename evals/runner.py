@@ -181,6 +181,7 @@ def score(examples: Sequence[Example], predictions: Sequence[Prediction], scorer
         out["refusal_accuracy"] = M.refusal_accuracy(examples, given)
         out["false_refusal"] = M.false_refusal_rate(examples, given)
         out["markup_free"] = M.markup_free(examples, given)
+        out["sentences_are_quotes"] = M.sentences_are_quotes(examples, given)
         if check is not None:
             out["contradicted"] = M.contradicted(examples, given, documents, check)
         # judged by the pipeline's own support scorer: named so, never the headline

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from qa.errors import InvalidInput
-from qa.terms import (content_terms, expected_type, has_type, name_terms, names_office, question_office, question_role,
+from qa.terms import (content_terms, expected_type, has_type, name_terms, question_role,
                       verb_subjects)
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,19 +49,6 @@ def role_conflict(question: str, evidence: "Evidence") -> bool:
                 return False
             other = True
     return other
-
-
-def office_unfilled(question: str, evidence: "Evidence") -> bool:
-    """"Who is the president of X?" where the passages speak of presidents but never name one of X."""
-    office = question_office(question)
-    if not office:
-        return False
-    role, owner = office
-    asked = content_terms(question)
-    singles = [s for s in evidence.spans if len(s.parts) == 1]
-    if not any(role in s.terms for s in singles):
-        return False
-    return not any(names_office(s.text, role, owner, asked) for s in singles)
 
 
 def type_absent(question: str, evidence: "Evidence", on_topic: float = 0.5) -> bool:
@@ -109,7 +96,6 @@ RULES: dict[str, tuple[Unit, RuleCheck | None]] = {
                    one_side_missing),
     "type_absent": (Unit("type_absent", "rule", type_absent.__doc__ or "", "no_expected_answer_type"), type_absent),
     "role_conflict": (Unit("role_conflict", "rule", role_conflict.__doc__ or "", "role_mismatch"), role_conflict),
-    "office_unfilled": (Unit("office_unfilled", "rule", office_unfilled.__doc__ or "", "office_unfilled"), office_unfilled),
     "answerability": (Unit("answerability", "rule", "The calibrated refusal model's probability is below its threshold "
                            "(qa/calibration.json).", "low_answerability"), None),
 }

@@ -108,18 +108,3 @@ def agreement(name: str, manifest, store) -> str:
     return f"'{name}': {after} chunks"
 
 
-
-def ping_llm_server(base_url: str, api_key: str | None) -> None:
-    """GET /models on an OpenAI-compatible server; raises ModelUnavailable or GeneratorError when it does not answer."""
-    import httpx
-
-    from qa.errors import GeneratorError, ModelUnavailable
-
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    try:
-        response = httpx.get(f"{base_url.rstrip('/')}/models", headers=headers, timeout=5.0)
-    except httpx.HTTPError as exc:
-        raise ModelUnavailable(f"Cannot reach the LLM server at {base_url}: {exc}. Start it, or choose another "
-                               "generator (--generator).") from exc
-    if response.status_code >= 400:
-        raise GeneratorError(f"The LLM server at {base_url} answered {response.status_code} to GET /models.")

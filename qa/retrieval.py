@@ -44,7 +44,7 @@ class BaseRetriever:
         ]
 
     def _scored(self, question: str, collection: str, k: int) -> tuple[list[Hit], dict[str, dict[str, float]]]:
-        """The hits and, per chunk id, the list scores behind them ({"bm25": ..., "fused": ...}; the trace shows them)."""
+        """The hits and, per chunk id, the list scores behind them ({"bm25": ..., "fused": ...}, for traces)."""
         return self._retrieve(question, collection, k), {}
 
     def _retrieve(self, question: str, collection: str, k: int) -> list[Hit]:

@@ -304,45 +304,6 @@ def verb_subjects(text: str, verb: str, names: frozenset = frozenset()) -> list[
     return out
 
 
-_WHO_ROLE = re.compile(r"^(?:who|whom)\s+(?:is|was|are|were)\s+(?:the\s+)?(.+?)\??$", re.I)
-
-
-def question_office(question: str) -> tuple[str, frozenset] | None:
-    """("president", {"ukraine"}) for "Who is the president of Ukraine?" or "Who is the Ukrainian president?":
-    an office and whose it is, which a sentence answers only by naming someone next to both."""
-    m = _WHO_ROLE.match(normalize(question).strip())
-    if not m:
-        return None
-    ws = words(m.group(1))
-    lowered = [w.lower() for w in ws]
-    if "of" in lowered:
-        at = lowered.index("of")
-        head = [w for w in ws[:at] if not _is_stopword(w)]
-        owner = frozenset(term(w) for w in ws[at + 1 :] if _is_name(w))
-    else:
-        head = [w for w in ws if not _is_stopword(w)]
-        owner = frozenset(term(w) for w in head[:-1] if _is_name(w))
-        head = head[-1:]
-    if not head or not owner or _is_name(head[-1]):
-        return None
-    return term(head[-1]), owner
-
-
-def names_office(text: str, office: str, owner: frozenset, asked: set, window: int = 3) -> bool:
-    """Whether the text names someone for the office: the office word with the owner and a name the
-    question does not already have, both within `window` words ("Ukrainian President Volodymyr Zelensky")."""
-    ws = words(normalize(text))
-    for i, w in enumerate(ws):
-        if term(w) != office:
-            continue
-        near = ws[max(0, i - window) : i + window + 1]
-        terms_near = {term(x) for x in near}
-        if owner & terms_near and any(_is_name(x) and term(x) not in asked and term(x) not in owner and term(x) != office
-                                      for x in near):
-            return True
-    return False
-
-
 _PLACE = re.compile(r"\b(?:in|at|near|outside|inside)\s+(?:the\s+)?([A-Z][\w'’\-]*)")
 
 

@@ -236,7 +236,10 @@ def launch(service, host: str = "127.0.0.1", port: int = 7860, **kwargs):
     demo = build(service)
     auth = key_auth(service.config.api_key)
     if auth is not None:
+        from qa.http.security import ui_guard_middleware  # every UI route behind the key; logins throttled
+
         kwargs.setdefault("auth", auth)
         kwargs.setdefault("auth_message", AUTH_MESSAGE)
+        kwargs.setdefault("app_kwargs", {"middleware": ui_guard_middleware(service.config)})
     demo.queue(default_concurrency_limit=4).launch(server_name=host, server_port=port, css=CSS,
                                                    max_file_size=service.config.max_upload_bytes, **kwargs)

@@ -54,7 +54,8 @@ def create_app(service, *, ui: bool = True, warm_up: bool = True) -> FastAPI:
     app.add_middleware(ValidText)  # invalid Unicode in /v1 JSON bodies -> 400
     app.add_middleware(BodyLimit, limit_for=body_limit_for(service.config))  # outside ValidText: limits its read
     if ui:
-        app.add_middleware(UIGuard, api_key=service.config.api_key)  # every UI route behind the key, if one is set
+        app.add_middleware(UIGuard, api_key=service.config.api_key,  # every UI route behind the key, if one is set
+                           throttle=app.state.auth_throttle)
     install_cors(app, service.config)  # only GROUNDQA_CORS_ORIGINS; outside the guard so its 401s carry CORS
     install_telemetry(app, service)  # metrics and the JSON request log, outermost (qa/http/logging.py)
     for router in ROUTERS:

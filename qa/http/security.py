@@ -112,9 +112,10 @@ class UIGuard:
     Gradio's login cookie or `Authorization: Bearer <key>`, except the login page and its assets; UI logins
     (POST /login) are throttled per client like wrong API keys."""
 
-    def __init__(self, app, *, api_key: str | None):
+    def __init__(self, app, *, api_key: str | None, throttle: AuthThrottle):
         self.app = app
         self.api_key = api_key
+        self.throttle = throttle
 
     async def __call__(self, scope, receive, send):
         if not self.api_key or scope["type"] not in ("http", "websocket"):
@@ -126,7 +127,7 @@ class UIGuard:
             return await self._login(scope, receive, send)
         if path in UI_PUBLIC_PATHS or path.startswith(UI_PUBLIC_PREFIXES) or self._authenticated(scope):
             return await self.app(scope, receive, send)
-        throttle: AuthThrottle = scope["app"].state.auth_throttle
+        throttle = self.throttle
         client = client_ip(scope)
         try:
             throttle.check(client)
@@ -143,7 +144,7 @@ class UIGuard:
         headers = dict(scope.get("headers") or [])
         if bearer_matches(self.api_key, headers.get(b"authorization", b"").decode("latin-1")):
             return True
-        ui = getattr(scope["app"].state, "ui_app", None)  # the mounted Gradio app: its login tokens
+        ui = _gradio_app(scope["app"])
         if ui is None:
             return False
         cookies = _cookies(headers.get(b"cookie", b"").decode("latin-1"))
@@ -151,7 +152,7 @@ class UIGuard:
         return any(cookies.get(name) in ui.tokens for name in names if cookies.get(name))
 
     async def _login(self, scope, receive, send):
-        throttle: AuthThrottle = scope["app"].state.auth_throttle
+        throttle = self.throttle
         client = client_ip(scope)
         try:
             throttle.check(client)
@@ -168,6 +169,22 @@ class UIGuard:
         await self.app(scope, receive, watching)
         if status >= 400:
             throttle.failed(client)
+
+
+def _gradio_app(app):
+    """The Gradio app whose login tokens count: mounted under the API app (create_app sets `ui_app`), or the
+    app itself when Gradio serves alone (`qa ui`)."""
+    ui = getattr(app.state, "ui_app", None)
+    return ui if ui is not None else app if hasattr(app, "tokens") and hasattr(app, "cookie_id") else None
+
+
+def ui_guard_middleware(config) -> list:
+    """UIGuard as Starlette middleware for a Gradio app served on its own (`demo.launch(app_kwargs=...)`)."""
+    from starlette.middleware import Middleware
+
+    if not config.api_key:
+        return []
+    return [Middleware(UIGuard, api_key=config.api_key, throttle=AuthThrottle(config.auth_failures, config.auth_window_s))]
 
 
 def _cookies(header: str) -> dict[str, str]:

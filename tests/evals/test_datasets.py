@@ -263,3 +263,20 @@ def test_split_option_on_the_command_line():
     with pytest.raises(SystemExit):
         p.parse_args(["--split", "dev"])
     assert "test for clapnq, musique and docs" in " ".join(p.format_help().split())
+
+
+def test_compare_dataset_shape():
+    from evals.datasets import compare_dataset
+    from evals.runner import load_dataset
+
+    examples = compare_dataset()
+    _, documents = musique()
+    corpus = "\n".join(d.text for d in documents)
+    assert len(examples) >= 40 and {e.split for e in examples} == {"tune", "test"}
+    answerable = [e for e in examples if e.answerable]
+    assert len(answerable) >= 30 and len(examples) - len(answerable) >= 6
+    for e in answerable:  # one sentence per side, each an exact slice of the paragraphs
+        assert len(e.evidence) == 2 and all(s in corpus for s in e.evidence), e.id
+        assert e.answers and (e.answers[0] in ("Yes", "No") or e.answers[0] in e.question), e.id
+    ds = load_dataset("compare", split="all")
+    assert ds.collection == load_dataset("musique", split="all").collection  # one eval collection for both

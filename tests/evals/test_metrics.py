@@ -331,3 +331,30 @@ def test_contradicted_uses_the_claim_check_on_gold_evidence():
              "c": answer("", refused=True)}
     got = M.contradicted([ex("a"), ex("b"), ex("c")], given, {"doc.txt": DOC}, check)
     assert got.per_question == {"a": 1.0, "b": 0.0, "c": None}
+
+
+def test_sentences_are_quotes_on_extractive_answers_only():
+    def extractive(sentences, quotes, generator="extractive", fallback=None):
+        return {"answer": " ".join(sentences), "refused": False, "generator": generator, "fallback": fallback,
+                "citations": [{"n": i, "quote": q} for i, q in enumerate(quotes, 1)],
+                "sentences": [{"text": s, "citations": [i], "supported": True, "relevant": True}
+                              for i, s in enumerate(sentences, 1)]}
+
+    given = {
+        "a": extractive([Q1, Q2], [Q1, Q2]),  # each sentence is its quote
+        "b": extractive(["The default weight value is deprecated."], ["deprecated in favour of globs2"]),  # glued
+        "c": extractive(["A paraphrase."], ["Something else."], generator="local"),  # generated: not judged
+        "d": extractive([Q1], [Q1], generator="local", fallback="extractive"),  # fell back: judged
+        "e": {"answer": "", "refused": True, "citations": [], "sentences": []},
+    }
+    got = M.sentences_are_quotes([ex(k) for k in "abcde"], given)
+    assert got.per_question == {"a": 1.0, "b": 0.0, "c": None, "d": 1.0, "e": None}
+
+
+def test_short_answer_correct_counts_missing_and_refused_as_wrong():
+    given = {"a": {"answer": "x", "refused": False, "short_answer": "Blur"},
+             "b": {"answer": "x", "refused": False, "short_answer": None},
+             "c": {"answer": "", "refused": True, "short_answer": None},
+             "d": {"answer": "x", "refused": False, "short_answer": "Oasis"}}
+    got = M.short_answer_correct([ex(k, answers=("Blur",)) for k in "abcd"], given)
+    assert got.per_question == {"a": 1.0, "b": 0.0, "c": 0.0, "d": 0.0}

@@ -95,7 +95,7 @@ class Heard:
 
 
 def _broken(question, passages):
-    raise GeneratorError("The LLM server at http://127.0.0.1:9/v1 did not answer; start it or choose another generator.")
+    raise GeneratorError("The LLM server did not answer; start it or choose another generator.")
 
 
 @pytest.mark.unit
@@ -180,3 +180,17 @@ def test_a_real_answers_trace(real_service):
     assert {c.chunk_id for c in answer.citations} <= set(trace.chunk_ids())
     assert all(p["fused"] is not None and -1.0 <= p["dense"] <= 1.0 for p in trace.passages)
     assert trace.decision["probability"] >= 0.5 and trace.timings_ms["total"] >= trace.timings_ms["retrieve"]
+
+
+@pytest.mark.integration
+def test_qa_ask_trace_on_the_command_line(tmp_path):
+    from tests.conftest import SEEDS, run_qa
+
+    home = tmp_path / "home"
+    assert run_qa("ingest", str(SEEDS), home=home).returncode == 0
+    out = run_qa("ask", US, "--generator", "extractive", "--trace", "--json", home=home)
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)
+    trace = answer["trace"]
+    assert trace["answer_id"] == answer["answer_id"] and trace["decision"]["answerable"] is True
+    assert {c["chunk_id"] for c in answer["citations"]} <= {p["chunk_id"] for p in trace["passages"]}
