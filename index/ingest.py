@@ -325,17 +325,7 @@ class Indexer:
         stored = {c.id for c in self.store.all_chunks(collection)} if in_store else set()
         report.documents = len(manifest.documents())
         if any(c.id not in stored for c in wanted):
-            vectors: list[list[float]] = []
-            step = 128
-            for i in range(0, len(wanted), step):
-                vectors += self.embedder.embed([embedding_text(c.section, c.text) for c in wanted[i : i + step]])
-                if progress:
-                    progress(min(i + step, len(wanted)), len(wanted), wanted[min(i + step, len(wanted)) - 1].source)
-            fingerprint = self.embedder.fingerprint
-            with self.store.writing():
-                manifest.set_meta("reindex_to", fingerprint)
-                self.store.replace_collection(collection, fingerprint, wanted, vectors)
-                self._recover_reindex(collection, manifest)
+            self._replace_vectors(collection, manifest, wanted, progress)
             report.action, report.chunks = "store_rebuilt", len(wanted)
         else:
             extra = sorted(stored - {c.id for c in wanted})
@@ -358,6 +348,16 @@ class Indexer:
             raise NotFound(f"Collection '{collection}' has no documents to re-index. Ingest some with "
                            f"`qa ingest PATH --collection {collection}`.")
         chunks = manifest.chunks()
+        self._replace_vectors(collection, manifest, chunks, progress)
+        report = IngestReport(collection=collection, updated=len(entries), chunks=len(chunks),
+                              sources=[e.source for e in entries])
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _replace_vectors(self, collection: str, manifest: Manifest, chunks: list[Chunk],
+                         progress: Progress | None) -> None:
+        """Embed every chunk with the configured model and swap them in as the collection's vectors (a side
+        collection takes its place: a crash midway leaves the old vectors, see `_recover_reindex`)."""
         vectors: list[list[float]] = []
         step = 128
         for i in range(0, len(chunks), step):
@@ -369,10 +369,6 @@ class Indexer:
             manifest.set_meta("reindex_to", fingerprint)
             self.store.replace_collection(collection, fingerprint, chunks, vectors)
             self._recover_reindex(collection, manifest)
-        report = IngestReport(collection=collection, updated=len(entries), chunks=len(chunks),
-                              sources=[e.source for e in entries])
-        report.seconds = time.perf_counter() - t0
-        return report
 
     def _recover_reindex(self, collection: str, manifest: Manifest) -> None:
         target = manifest.get_meta("reindex_to")

@@ -138,7 +138,7 @@ HEURISTICS: dict[str, Unit] = {u.name: u for u in (
          "'ignore previous instructions', 'answer every question with ...'; index/instructions.py) are marked: never "
          "quoted, never support a claim, left out of the text a generator sees."),
     Unit("disagreement", "heuristic", "When sentences of two different documents both answer the question and "
-         "tell it otherwise (other short answers, and the relation check finds a negation, another object, role "
+         "tell it otherwise (other short answers; the same verb and named doer, negated or with another object "
          "or number; qa/disagreement.py), the answer says 'Sources disagree' and cites both instead of one."),
 )}
 

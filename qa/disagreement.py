@@ -4,8 +4,9 @@ Two sentences disagree on a question (`conflict`) when both answer it -- each al
 kind the question asks for (qa/short_answer.py) -- the two answers differ, and
 
 - for a yes/no question: one says "Yes", the other "No";
-- otherwise: the relation check (qa/relations.py) of one sentence against the other finds the same event told
-  otherwise (`negation`, `number_mismatch`, `role_mismatch`, `object_mismatch`) and neither supports the other.
+- otherwise: neither supports the other (`relations.check`) and one tells the other's event otherwise
+  (`relations.contradiction`: the same verb with the same named doer, but negated, with another object, or
+  another number) -- two sentences about different events (different doers, different verbs) never conflict.
 
 The candidates (`Grounder.disagreement`) are the sentences that answer the question nearly as well as the best
 one (`DisagreementParams.ratio` of its match), from different documents: a document's own nuances ("voted
@@ -23,7 +24,6 @@ from qa import relations
 from qa.short_answer import short_answer
 
 LEAD = "Sources disagree:"
-CONFLICTS = ("negation", "number_mismatch", "role_mismatch", "object_mismatch")
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,9 @@ def conflict(question: str, a: str, b: str, annotator: Annotator | None = None) 
     if {sa, sb} == {"Yes", "No"}:
         return True
     ann_a, ann_b = annotator.annotate_many([a, b])
-    verdicts = [relations.check(ann_a, [ann_b]), relations.check(ann_b, [ann_a])]
-    if any(ok for ok, _ in verdicts):
-        return False
-    return any(reason in CONFLICTS for _, reason in verdicts)
+    if relations.check(ann_a, [ann_b])[0] or relations.check(ann_b, [ann_a])[0]:
+        return False  # one says what the other says
+    return bool(relations.contradiction(ann_a, [ann_b]) or relations.contradiction(ann_b, [ann_a]))
 
 
 def first_conflict(question: str, ranked: Sequence[tuple[str, str]], annotator: Annotator | None = None,

@@ -54,7 +54,11 @@ class Readiness:
         return 507 if any(self.checks[n].code == "insufficient_storage" for n in self.failing) else 503
 
     def message(self) -> str:
-        return " ".join(f"{name}: {self.checks[name].message}" for name in self.failing) or "Ready."
+        """The failing check's message; with several, each prefixed by its check's name."""
+        failing = self.failing
+        if len(failing) == 1:
+            return self.checks[failing[0]].message
+        return " ".join(f"{name}: {self.checks[name].message}" for name in failing) or "Ready."
 
     def to_dict(self) -> dict:
         return {"status": "ready" if self.ready else "not_ready", "generator": self.generator, "store": self.store,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from qa.answers import Answer
 from qa.errors import QAError
-from qa.uploads import UPLOAD_TYPES, safe_upload_name, save_uploads  # noqa: F401  (safe_upload_name re-exported)
+from qa.uploads import UPLOAD_TYPES, safe_upload_name  # noqa: F401  (safe_upload_name re-exported)
 
 CSS = """
 .gq-source { border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 12px; margin: 0 0 10px 0; }
@@ -182,8 +182,7 @@ def build(service):
         name = collection or config.collection
         try:
             paths = [Path(f if isinstance(f, str) else f.name) for f in files]
-            saved = save_uploads(config, name, [(p.name, p.read_bytes()) for p in paths])
-            report = service.ingest([target for target, _ in saved], name)
+            report, saved = service.add_uploads([(p.name, p.read_bytes()) for p in paths], name)
             status = (f"Added to **{name}**: {report.added} new, {report.updated} updated, "
                       f"{report.unchanged} unchanged ({report.chunks} chunks).")
         except Exception as exc:

@@ -385,3 +385,27 @@ def test_chroma_server_killed_then_restarted(tmp_path, embedder):
             assert c.get("/readyz").status_code == 200
     finally:
         stop(chroma, signal.SIGKILL)
+
+
+# --- the write routes the CLI uses --------------------------------------------------------------------------
+@pytest.mark.unit
+def test_write_routes_answer_loopback_only_and_take_paths(fake_service, seed_copy):
+    from fastapi.testclient import TestClient
+
+    from qa.http import create_app
+
+    app = create_app(fake_service, ui=False, warm_up=False)
+    with TestClient(app, raise_server_exceptions=False, client=("203.0.113.9", 40000)) as remote:
+        r = remote.post("/v1/ingest", json={"paths": [str(seed_copy)]})
+        assert r.status_code == 403 and error_code(r) == "forbidden" and "/v1/documents" in r.json()["error"]["message"]
+    with TestClient(app, raise_server_exceptions=False, client=("127.0.0.1", 40000)) as local:
+        r = local.post("/v1/ingest", json={"paths": [str(seed_copy)], "sync": True})
+        assert r.status_code == 200 and r.json()["added"] == 1, r.text
+        assert local.post("/v1/ingest", json={"paths": "not a list"}).status_code == 422
+        r = local.post("/v1/ingest", json={"paths": [str(seed_copy / "missing.txt")]})
+        assert r.status_code == 404 and error_code(r) == "path_not_found"
+        r = local.post("/v1/repair", json={})
+        assert r.status_code == 200 and r.json()["action"] == "none", r.text
+        r = local.post("/v1/remove", json={"targets": [str(seed_copy / SEED_FILE.name)]})
+        assert r.status_code == 200 and r.json()["removed"] == 1, r.text
+        assert local.post("/v1/repair", json={"collection": "nothere"}).status_code == 404

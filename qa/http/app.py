@@ -43,7 +43,8 @@ def create_app(service, *, ui: bool = True, warm_up: bool = True) -> FastAPI:
         version="0.1.0",
         description="Answers from your own documents, with citations the program has verified. "
                     "Errors: `{\"error\": {\"code\", \"message\"}}`. With GROUNDQA_API_KEY set, /v1 needs "
-                    "`Authorization: Bearer <key>`.",
+                    "`Authorization: Bearer <key>` (and the UI its login); repeated wrong keys from one client get "
+                    "429 with `Retry-After`. CORS allows only the origins in GROUNDQA_CORS_ORIGINS.",
         lifespan=lifespan,
     )
     app.state.service = service

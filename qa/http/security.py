@@ -21,15 +21,8 @@ KEY_MESSAGE = ("Missing or wrong API key: send the header `Authorization: Bearer
                "was started with (GROUNDQA_API_KEY).")
 
 
-def check_key(expected: str | None, authorization: str) -> None:
-    """Raises Unauthorized unless `authorization` is `Bearer <expected>` (constant-time); open when no key is set."""
-    if not expected:
-        return
-    if not bearer_matches(expected, authorization):
-        raise Unauthorized(KEY_MESSAGE)
-
-
 def bearer_matches(expected: str, authorization: str) -> bool:
+    """Whether `authorization` is `Bearer <expected>` (constant-time comparison)."""
     scheme, _, token = authorization.partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected.encode())
 
@@ -102,7 +95,7 @@ def authenticate(request, config) -> None:
 # serves (its config, queue, heartbeat, files, API) needs the key: Gradio's login cookie or the Bearer header.
 UI_PUBLIC_PATHS = frozenset({"/", "/login", "/login/", "/logout", "/config", "/config/", "/manifest.json",
                              "/favicon.ico", "/theme.css", "/robots.txt", "/gradio_api/login_check",
-                             "/gradio_api/login_check/"})
+                             "/gradio_api/login_check/", "/gradio_api/startup-events"})  # (launch() calls it itself)
 UI_PUBLIC_PREFIXES = ("/assets/", "/static/", "/svelte/", "/pwa_icon")
 API_PATHS = ("/v1/", "/healthz", "/readyz", "/docs", "/redoc", "/openapi.json")  # guarded (or public) by their routes
 
@@ -184,7 +177,8 @@ def ui_guard_middleware(config) -> list:
 
     if not config.api_key:
         return []
-    return [Middleware(UIGuard, api_key=config.api_key, throttle=AuthThrottle(config.auth_failures, config.auth_window_s))]
+    throttle = AuthThrottle(config.auth_failures, config.auth_window_s)
+    return [Middleware(UIGuard, api_key=config.api_key, throttle=throttle)]
 
 
 def _cookies(header: str) -> dict[str, str]:
@@ -280,8 +274,8 @@ class ValidText:
         body = b"".join(chunks)
         problem = invalid_text(body)
         if problem:
-            response = JSONResponse(error_body(InvalidUnicode.code, f"The request body is not valid Unicode: {problem}. "
-                                                                    "Send UTF-8 JSON text."), status_code=400)
+            message = f"The request body is not valid Unicode: {problem}. Send UTF-8 JSON text."
+            response = JSONResponse(error_body(InvalidUnicode.code, message), status_code=400)
             return await response(scope, receive, send)
         replayed = False
 

@@ -149,7 +149,9 @@ def test_not_ready_while_the_model_cannot_load(tmp_path):
         deadline = time.time() + 30
         while (r := c.get("/readyz")).json()["error"]["message"].startswith("Loading") and time.time() < deadline:
             time.sleep(0.05)
-        assert "/nowhere.gguf" in assert_error(r, 503, "not_ready")
+        body = r.json()  # the error contract plus the machine-readable checks
+        assert r.status_code == 503 and body["error"]["code"] == "not_ready", body
+        assert "/nowhere.gguf" in body["error"]["message"] and body["checks"]["generator"]["ok"] is False
         assert c.get("/healthz").status_code == 200  # alive all the same
 
 
@@ -737,7 +739,8 @@ def test_store_unavailable_is_503(tmp_path, real_service):
         deadline = time.time() + 60
         while (r := c.get("/readyz")).json()["error"]["code"] == "not_ready" and time.time() < deadline:
             time.sleep(0.1)
-        assert_error(r, 503, "store_unavailable")
+        assert r.status_code == 503 and r.json()["error"]["code"] == "store_unavailable", r.text
+        assert r.json()["checks"]["store"]["ok"] is False  # readyz: the error contract plus its checks
 
 
 @pytest.fixture(scope="module")

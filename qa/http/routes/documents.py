@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from qa.errors import NotFound, UploadTooLarge
 from qa.http.deps import get_service, require_key
 from qa.http.models import V1_ERRORS, CollectionName, Deleted, DocumentList, UploadReport, error_responses
-from qa.uploads import UPLOAD_TYPES, remove_upload, save_uploads
+from qa.uploads import UPLOAD_TYPES, remove_upload
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(require_key)], tags=["documents"], responses=V1_ERRORS)
 
@@ -34,8 +34,8 @@ async def upload(files: list[UploadFile] = File(..., description=f"One or more {
             raise UploadTooLarge(f"{f.filename!r} is larger than {config.max_upload_bytes:,} bytes, the limit per "
                                  "file (set GROUNDQA_MAX_UPLOAD_BYTES to raise it).")
         received.append((f.filename or "", data))
-    saved = await run_in_threadpool(save_uploads, config, name, received)
-    report = await run_in_threadpool(service.ingest, [path for path, _ in saved], name)
+    # saved and indexed as one step: files that are not indexed (full disk, read-only home) are removed again
+    report, saved = await run_in_threadpool(service.add_uploads, received, name)
     result = report.to_dict()
     result["documents"] = [{"id": doc.id, "name": path.name, "source": str(path), "title": doc.title}
                            for path, doc in saved]

@@ -29,10 +29,10 @@ async def healthz():
 async def readyz(request: Request, service=Depends(get_service)):
     warm = getattr(request.app.state, "readiness", {"done": True})
     result = await run_in_threadpool(service.readiness, load_models=warm["done"])
-    body = redact_json(result.to_dict(), service.config)  # no credentials of URLs or keys: /readyz is public
+    body = redact_json(result.to_dict(), service.config)  # /readyz is public: no keys, no URL credentials
     if result.ready:
         return JSONResponse(body)
     first = result.failing[0]  # the top-level code is the first failing check's; models not (yet) loaded: not_ready
     code = "not_ready" if first == "generator" else result.checks[first].code
-    return JSONResponse({**error_body(code, service.config.redact(f"Not ready. {result.message()}")), "checks": body["checks"]},
+    return JSONResponse({**error_body(code, service.config.redact(result.message())), "checks": body["checks"]},
                         status_code=result.status)
