@@ -7,6 +7,8 @@
     qa reindex               re-embed a collection after changing the embedding model
     qa repair                rebuild a collection's damaged manifest or store from the intact side
     qa ask "QUESTION"        answer with verified citations (--json for the JSON contract, --trace for how)
+    qa chat                  chat in the terminal; follow-ups resolved against earlier turns (saved conversations)
+    qa feedback export       rated answers as an eval dataset (qa eval --dataset FILE --docs DOCS)
 """
 
 from __future__ import annotations

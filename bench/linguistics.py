@@ -153,7 +153,7 @@ def asks(ctx: Context, s: Section, service, questions: list[str]) -> None:
         if refused:
             s.put(f"ask_{g}_refused_without_generation_share", skipped_generation / refused)
         target = (("<=", 1.5) if g == "extractive" else None)
-        s.compare(f"ask p50 ({g}), layer vs its units off", f"ask_{g}_p50_ms", f"ask_{g}_units_off_p50_ms", "lower",
+        s.compare(f"ask p50 {g}: layer vs units off", f"ask_{g}_p50_ms", f"ask_{g}_units_off_p50_ms", "lower",
                   target, against="units off")
     s.notes.append(f"reference: service.variant(without={','.join(LAYER_UNITS)}); the question's parse and the "
                    "short-answer feature's parse stay on in it")

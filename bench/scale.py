@@ -1,15 +1,17 @@
 """The scale curve (opt-in: `python -m bench --only scale`; not part of the default run or of --quick's CI run).
 
-At each size (1k, 10k, 100k chunks by default) and for each Chroma placement (embedded, and a `chroma run`
-server on loopback), one child process (`python -m bench.scale point ...`, so its memory is its own):
+For each Chroma placement (embedded, and a `chroma run` server on loopback) one child process
+(`python -m bench.scale grow SPEC`, so its memory is its own) grows one collection through the sizes (1k, 10k,
+100k chunks by default) and at each size, once reached (`grow` says exactly what is timed):
 
-1. ingests N one-chunk `.txt` files through `Service.ingest` into an empty collection, with an embedder that
-   serves the chunks' vectors from a cache on disk (`CachedEmbedder`, given as `Service(config, embedder=...)`);
+1. ingests the next one-chunk `.txt` files through `Service.ingest`, with an embedder that serves the chunks'
+   vectors from a cache on disk (`CachedEmbedder`, given as `Service(config, embedder=...)`);
 2. asks questions through the service: hybrid retrieval (`Service.retriever_for("hybrid")`, the default mode),
    dense retrieval, and `Service.ask(..., generator="extractive")` end to end;
-3. builds the reference: the same vectors and texts `add`ed to a raw Chroma collection at the same size, queried
-   with `embed([q])` + `collection.query(n_results=k)` (the same question encoder as ours), interleaved with
-   ours question by question.
+3. grows the reference: the same vectors and texts `add`ed to a raw Chroma collection of the same size, queried
+   with `collection.query(n_results=k)`, interleaved with ours question by question. Both sides get the
+   question's vector ready-made (embedded once before the timings): this curve is about the index, and the
+   question encoder's time does not depend on the collection's size (the query section measures it).
 
 The text: the pooled ClapNQ dev passages and MuSiQue paragraphs (evals/data), chunked as groundqa chunks them;
 every chunk of at most UNIT_CHARS characters is a unit (3,2xx distinct texts). File i of a size holds unit
@@ -80,6 +82,7 @@ def pool_questions() -> list[str]:
 
 
 def file_text(units: Sequence[str], i: int) -> str:
+    """File i's text: unit i mod U, as copy i div U."""
     unit, copy = i % len(units), i // len(units)
     return units[unit] if copy == 0 else f"{units[unit]} (record {copy})"
 
@@ -184,12 +187,27 @@ class CachedEmbedder:
         self.cosine = cosine
         self.served = 0  # texts served from the cache
         self.embedded = 0  # texts the real embedder embedded
+        self._remembered: dict[str, object] = {}
+
+    def remember(self, texts: Sequence[str]) -> list:
+        """Embed `texts` now with the real embedder and serve them from memory afterwards (the questions of the
+        retrieval timings, so that both sides time the index, not the question encoder); returns the vectors."""
+        import numpy as np
+
+        vectors = [np.asarray(v, dtype=np.float32) for v in self.real.embed(list(texts))]
+        self._remembered.update(zip(texts, vectors))
+        return vectors
+
+    def forget(self) -> None:
+        self._remembered.clear()
 
     @property
     def fingerprint(self) -> str:
         return self.real.fingerprint
 
     def lookup(self, text: str):
+        if text in self._remembered:
+            return self._remembered[text]
         m = MARK.search(text)
         base, copy = (text[: m.start()], int(m.group(1))) if m else (text, 0)
         v = self.cache.get(base)
@@ -260,9 +278,17 @@ class ChromaServer:
         self.log.close()
 
 
-def point(n: int, mode: str, files_dir: Path, work: Path, questions: list[str], threads: int, cache_path: Path,
-          cosine: float = COPY_COSINE, queries: int = QUERIES, asks: int = ASKS) -> dict:
-    """Measure one size in one placement (run in its own process); returns the measurements."""
+def grow(sizes: Sequence[int], mode: str, files_dir: Path, work: Path, questions: list[str], threads: int,
+         cache_path: Path, cosine: float = COPY_COSINE, queries: int = QUERIES, asks: int = ASKS):
+    """Grow one collection (ours) and its raw twin through `sizes` in one placement, in this process, and
+    measure at each size; yields one dict of measurements per size as soon as it is measured.
+
+    Ingest at a size: the files up to it are ingested as one `Service.ingest` call per step (1k, then the next
+    9k, ...), timed; `ours_chunks_per_s` is all chunks so far over all ingest time so far (the rate of building
+    the collection from empty), `ours_step_chunks_per_s` the rate of the last step (adding to a collection of
+    the previous size). The same for the raw `add`s. Retrieval uses the same questions at every size; the asks
+    take the next questions at each size, so every ask meets passages the annotation and sentence caches have
+    not seen (the first-contact cost a new question pays)."""
     import numpy as np
 
     import qa
@@ -272,83 +298,90 @@ def point(n: int, mode: str, files_dir: Path, work: Path, questions: list[str], 
     real = SentenceTransformerEmbedder(threads=threads)
     real.embed(["warm up"])
     embedder = CachedEmbedder(real, VectorCache(cache_path), cosine)
-    files = [files_dir / f"{i // 1000:03d}" / f"f{i:06d}.txt" for i in range(n)]
     home = work / "home"
-    out: dict = {"n": n, "mode": mode, "rss_start_mb": rss_mb(os.getpid())[0]}
+    rss_start = rss_mb(os.getpid())[0]
     server = ChromaServer(work / "chroma-server") if mode == "server" else None
     if server:
         server.__enter__()
-        out["server_rss_start_mb"] = server.rss_mb()
     try:
-        service = qa.open(home=home, embedder=embedder, threads=threads,
-                          chroma_url=server.url if server else None)
+        service = qa.open(home=home, embedder=embedder, threads=threads, chroma_url=server.url if server else None)
         service.collections()  # opens the store (imports chromadb, connects) outside the timing, as the raw side does
-        t0 = time.perf_counter()
-        report = service.ingest(files, collection=COLLECTION)
-        out["ingest_seconds"] = time.perf_counter() - t0
-        out["chunks"] = report.chunks
-        out["failed"] = report.failed
-        out["ours_chunks_per_s"] = report.chunks / out["ingest_seconds"]
-        out["embedded_by_model_during_ingest"] = embedder.embedded
-        k = service.config.top_k
-        hybrid, dense = service.retriever_for("hybrid"), service.retriever_for("dense")
-        qs = questions[:queries]
-        for q in qs[:WARMUP]:
-            hybrid.retrieve(q, COLLECTION, k)
-            dense.retrieve(q, COLLECTION, k)
-        out["rss_after_ingest_mb"] = rss_mb(os.getpid())[0]
-
-        # The reference: the same vectors and texts in a raw collection of the same size.
-        texts = [f.read_text(encoding="utf-8") for f in files]
-        vectors = np.asarray(embedder.embed(texts), dtype=np.float32)
         client = chroma_client(url=server.url) if server else chroma_client(path=work / "raw-chroma")
         raw = client.get_or_create_collection(RAW_COLLECTION, metadata={"hnsw:space": "cosine"},
                                               embedding_function=None)
         step = client.get_max_batch_size()
-        rss_before_raw = rss_mb(os.getpid())[0]
-        t0 = time.perf_counter()
-        for i in range(0, n, step):
-            raw.add(ids=[f"c{j}" for j in range(i, min(i + step, n))], embeddings=vectors[i : i + step],
-                    documents=texts[i : i + step])
-        out["raw_add_seconds"] = time.perf_counter() - t0
-        out["raw_chunks_per_s"] = n / out["raw_add_seconds"]
-        del vectors, texts
+        k = service.config.top_k
+        hybrid, dense = service.retriever_for("hybrid"), service.retriever_for("dense")
+        qs = questions[:queries]
+        have, ours_s, raw_s, chunks = 0, 0.0, 0.0, 0
+        for stop, n in enumerate(sorted(sizes)):
+            out: dict = {"n": n, "mode": mode, "rss_start_mb": rss_start}
+            files = [files_dir / f"{i // 1000:03d}" / f"f{i:06d}.txt" for i in range(have, n)]
+            t0 = time.perf_counter()
+            report = service.ingest(files, collection=COLLECTION)
+            step_s = time.perf_counter() - t0
+            ours_s += step_s
+            chunks += report.chunks
+            out.update(chunks=chunks, failed=report.failed, ingest_seconds=ours_s, ours_chunks_per_s=chunks / ours_s,
+                       ours_step_chunks_per_s=report.chunks / step_s, embedded_by_model_during_ingest=embedder.embedded)
+            out["rss_after_ingest_mb"] = rss_mb(os.getpid())[0]
+            if server:
+                out["server_rss_after_ingest_mb"] = server.rss_mb()
 
-        def raw_query(q: str):
-            return raw.query(query_embeddings=[real.embed([q])[0]], n_results=k)
+            # The reference: the same vectors and texts added to the raw collection.
+            texts = [f.read_text(encoding="utf-8") for f in files]
+            vectors = np.asarray(embedder.embed(texts), dtype=np.float32)
+            t0 = time.perf_counter()
+            for i in range(0, len(texts), step):
+                raw.add(ids=[f"c{have + j}" for j in range(i, min(i + step, len(texts)))],
+                        embeddings=vectors[i : i + step], documents=texts[i : i + step])
+            raw_step = time.perf_counter() - t0
+            raw_s += raw_step
+            out.update(raw_add_seconds=raw_s, raw_chunks_per_s=n / raw_s, raw_step_chunks_per_s=len(texts) / raw_step)
+            del vectors, texts
+            have = n
 
-        for q in qs[:WARMUP]:
-            raw_query(q)
-        times: dict[str, list[float]] = {"hybrid": [], "dense": [], "raw": []}
-        for i, q in enumerate(qs):  # interleaved; who goes first alternates
-            if i % 2:
-                times["raw"].append(_ms(lambda: raw_query(q)))
-            times["hybrid"].append(_ms(lambda: hybrid.retrieve(q, COLLECTION, k)))
-            times["dense"].append(_ms(lambda: dense.retrieve(q, COLLECTION, k)))
-            if not i % 2:
-                times["raw"].append(_ms(lambda: raw_query(q)))
-        for name, xs in times.items():
-            out[f"retrieve_{name}_p50_ms"] = median(xs)
-            out[f"retrieve_{name}_p95_ms"] = percentile(xs, 95)
-        out["rss_raw_delta_mb"] = rss_mb(os.getpid())[0] - rss_before_raw
+            qvec = dict(zip(qs, embedder.remember(qs)))  # retrieval timings: no question encoding on either side
 
-        ask_times = []
-        service.ask(qs[0], COLLECTION, generator="extractive")
-        for q in qs[:asks]:
-            ask_times.append(_ms(lambda: service.ask(q, COLLECTION, generator="extractive")))
-        out["ask_extractive_p50_ms"] = median(ask_times)
-        out["ask_extractive_p95_ms"] = percentile(ask_times, 95)
-        out["rss_end_mb"], out["hwm_mb"] = rss_mb(os.getpid())
-        manifest = service.config.manifest_path
-        out["keyword_index_mb"] = sum(p.stat().st_size for p in manifest.glob(f"{COLLECTION}.sqlite*")) / 1e6
-        out["chroma_mb"] = _dir_mb(work / "chroma-server" if server else home / "chroma")
-        if server:
-            out["server_rss_end_mb"] = server.rss_mb()
-        out["queries"], out["asks"] = len(qs), len(ask_times)
+            def raw_query(q: str):
+                return raw.query(query_embeddings=[qvec[q]], n_results=k)
+
+            for q in qs[:WARMUP]:
+                raw_query(q)
+                hybrid.retrieve(q, COLLECTION, k)
+                dense.retrieve(q, COLLECTION, k)
+            times: dict[str, list[float]] = {"hybrid": [], "dense": [], "raw": []}
+            for i, q in enumerate(qs):  # interleaved; who goes first alternates
+                if i % 2:
+                    times["raw"].append(_ms(lambda: raw_query(q)))
+                times["hybrid"].append(_ms(lambda: hybrid.retrieve(q, COLLECTION, k)))
+                times["dense"].append(_ms(lambda: dense.retrieve(q, COLLECTION, k)))
+                if not i % 2:
+                    times["raw"].append(_ms(lambda: raw_query(q)))
+            for name, xs in times.items():
+                out[f"retrieve_{name}_p50_ms"] = median(xs)
+                out[f"retrieve_{name}_p95_ms"] = percentile(xs, 95)
+
+            embedder.forget()  # asks are end to end: the question is encoded again
+            ask_qs = (questions[queries:] or questions)[stop * asks : (stop + 1) * asks] or qs[:asks]
+            if stop == 0:  # spaCy, the sentence encoder's first shapes: outside the timings
+                for q in questions[-3:]:
+                    service.ask(q, COLLECTION, generator="extractive")
+            ask_times = [_ms(lambda: service.ask(q, COLLECTION, generator="extractive")) for q in ask_qs]
+            out["ask_extractive_p50_ms"] = median(ask_times)
+            out["ask_extractive_p95_ms"] = percentile(ask_times, 95)
+            out["rss_end_mb"], out["hwm_mb"] = rss_mb(os.getpid())
+            manifest = service.config.manifest_path
+            out["keyword_index_mb"] = sum(p.stat().st_size for p in manifest.glob(f"{COLLECTION}.sqlite*")) / 1e6
+            out["chroma_mb"] = _dir_mb(work / "chroma-server" if server else home / "chroma")
+            out["raw_chroma_mb"] = 0.0 if server else _dir_mb(work / "raw-chroma")
+            if server:
+                out["server_rss_end_mb"] = server.rss_mb()
+            out["queries"], out["asks"] = len(qs), len(ask_times)
+            yield out
     finally:
         if server:
             server.__exit__(None, None, None)
-    return out
 
 
 # --- the section ------------------------------------------------------------------------------------
@@ -365,39 +398,49 @@ def run(ctx) -> Section:
     real = ctx.embedder()
     cache = VectorCache.for_units(units, real)
     had = len(cache)
-    seconds = cache.ensure(units, real)
-    s.put("units", len(units))
+    needed = units[: max(sizes)]  # small sizes (quick, tests) embed only the units they use
+    seconds = cache.ensure(needed, real)
+    s.put("units", len(needed))
     if seconds:
         s.put("vector_cache_build_seconds", seconds, "s")
-        s.put("vector_cache_chunks_per_s", (len(units) - had) / seconds, "chunks/s")
-    s.notes.append(f"vector cache: {cache.path} ({len(units)} unit vectors; {'built now' if seconds else 'reused'})")
+        s.put("vector_cache_chunks_per_s", (len(cache) - had) / seconds, "chunks/s")
+    s.notes.append(f"vector cache: {cache.path} ({len(cache)} unit vectors; {'extended now' if seconds else 'reused'})")
     questions = pool_questions()
     folder = ctx.new_dir("scale-files")
     write_files(folder, units, max(sizes))
     queries, asks = (4, 2) if quick else (QUERIES, ASKS)
     for mode in modes:
-        for n in sizes:
-            log(f"scale: {mode}, {n:,} chunks")
-            work = ctx.new_dir(f"scale-{mode}-{n}")
-            spec = {"n": n, "mode": mode, "files_dir": str(folder), "work": str(work), "questions": questions,
-                    "threads": ctx.options.threads, "cache_path": str(cache.path), "queries": queries, "asks": asks}
-            spec_path = work / "spec.json"
-            spec_path.write_text(json.dumps(spec))
-            result = _child(spec_path)
-            shutil.rmtree(work, ignore_errors=True)
-            _record(s, result)
+        log(f"scale: {mode}, growing to {', '.join(f'{n:,}' for n in sorted(sizes))} chunks")
+        work = ctx.new_dir(f"scale-{mode}")
+        spec = {"sizes": list(sizes), "mode": mode, "files_dir": str(folder), "work": str(work),
+                "questions": questions, "threads": ctx.options.threads, "cache_path": str(cache.path),
+                "queries": queries, "asks": asks}
+        spec_path = work / "spec.json"
+        spec_path.write_text(json.dumps(spec))
+        points, error = _child(spec_path)
+        shutil.rmtree(work, ignore_errors=True)
+        for r in points:
+            _record(s, r)
+        if error and not points:
+            raise RuntimeError(f"scale ({mode}) failed: {error}")
+        if error:  # what was measured before stays in the results
+            s.notes.append(f"INCOMPLETE: {mode} stopped after {len(points)} of {len(sizes)} sizes ({error[:300]})")
     return s
 
 
-def _child(spec_path: Path) -> dict:
+def _child(spec_path: Path) -> tuple[list[dict], str | None]:
+    """Run `bench.scale grow SPEC`; its points (one JSON line each, printed as measured) and the error if it
+    failed or ran out of time (the points measured before still count)."""
     from bench.common import child_env, run_child
 
-    res = run_child([python(), "-m", "bench.scale", "point", str(spec_path)], child_env(), timeout=7200)
-    if res.returncode != 0:
-        raise RuntimeError(f"scale point failed ({res.returncode}): {res.stderr[-3000:]}")
-    result = json.loads(res.stdout.strip().splitlines()[-1])
-    result["peak_rss_mb"] = res.peak_rss_mb
-    return result
+    res = run_child([python(), "-m", "bench.scale", "grow", str(spec_path)], child_env(),
+                    timeout=float(os.environ.get("BENCH_SCALE_TIMEOUT", 4 * 3600)))
+    points = []
+    for line in res.stdout.splitlines():
+        if line.startswith("{"):
+            points.append(json.loads(line))
+    error = None if res.returncode == 0 else f"exit {res.returncode}: {res.stderr[-3000:]}"
+    return points, error
 
 
 UNITS = {"chunks_per_s": "chunks/s", "_ms": "ms", "_mb": "MB", "seconds": "s"}
@@ -448,7 +491,7 @@ def chart(doc: dict, path: Path) -> None:
          [("ask_extractive_p50_ms", "ask p50", "#1d3557"), ("ask_extractive_p95_ms", "ask p95", "#457b9d")]),
         (axes[1][1], "size", "MB",
          [("keyword_index_mb", "keyword index (manifest)", "#e76f51"), ("chroma_mb", "Chroma on disk", "#9aa5b1"),
-          ("rss_after_ingest_mb", "RSS after ingest", "#1d3557"), ("server_rss_end_mb", "chroma server RSS", "#6a4c93")]),
+          ("rss_end_mb", "process RSS", "#1d3557"), ("server_rss_end_mb", "chroma server RSS", "#6a4c93")]),
     ]
     for ax, title, unit, series in panels:
         for mode, style in (("embedded", "-"), ("server", "--")):
@@ -491,21 +534,51 @@ def measure_copy_cosine(samples: int = 200) -> dict:
             "p95": float(np.percentile(cos, 95))}
 
 
+def merge(docs: list[dict]) -> dict:
+    """One results document from scale runs made at different times (e.g. 1k and 10k, then 100k alone): the
+    first run's machine and header, every run's points (a later run's point replaces an earlier one of the
+    same size and placement); each point's ratios stay those of its own run."""
+    out = json.loads(json.dumps(docs[0]))
+    for d in docs[1:]:
+        out["results"].setdefault("scale", {}).update(d["results"].get("scale", {}))
+        for key in ("units", "samples", "ratios"):
+            out[key].update({k: v for k, v in d[key].items() if k.startswith("scale.")})
+        for note in d["notes"].get("scale", []):
+            if note not in out["notes"].setdefault("scale", []):
+                out["notes"]["scale"].append(note)
+        out["errors"].update(d["errors"])
+    out["params"]["runs_merged"] = [{"when": d["when"], "git": d["git"], "seconds": d["params"].get("seconds"),
+                                     "load_average_at_start": d["machine"].get("load_average_at_start"),
+                                     "points": sorted({(m, n) for m, ns in curve(d).items() for n in ns})}
+                                    for d in docs]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.scale")
     sub = p.add_subparsers(dest="cmd", required=True)
-    pp = sub.add_parser("point", help="measure one size (what `python -m bench --only scale` runs per point)")
+    pp = sub.add_parser("grow", help="measure one placement at growing sizes (what `python -m bench --only scale` "
+                                     "runs per placement)")
     pp.add_argument("spec", type=Path)
     sub.add_parser("cosine", help="measure COPY_COSINE")
+    pm = sub.add_parser("merge", help="combine scale results files into one (and draw its curve)")
+    pm.add_argument("out", type=Path)
+    pm.add_argument("inputs", type=Path, nargs="+")
     args = p.parse_args(argv)
+    if args.cmd == "merge":
+        from bench import report
+
+        doc = merge([json.loads(f.read_text()) for f in args.inputs])
+        print(f"wrote {args.out} and {report.write(doc, args.out)}")
+        return 0
     if args.cmd == "cosine":
         print(json.dumps(measure_copy_cosine()))
         return 0
     spec = json.loads(args.spec.read_text())
-    result = point(spec["n"], spec["mode"], Path(spec["files_dir"]), Path(spec["work"]), spec["questions"],
-                   spec["threads"], Path(spec["cache_path"]), spec.get("cosine", COPY_COSINE),
-                   spec.get("queries", QUERIES), spec.get("asks", ASKS))
-    print(json.dumps(result))
+    for result in grow(spec["sizes"], spec["mode"], Path(spec["files_dir"]), Path(spec["work"]), spec["questions"],
+                       spec["threads"], Path(spec["cache_path"]), spec.get("cosine", COPY_COSINE),
+                       spec.get("queries", QUERIES), spec.get("asks", ASKS)):
+        print(json.dumps(result), flush=True)
     return 0
 
 

@@ -8,8 +8,9 @@ kind the question asks for (qa/short_answer.py) -- the two answers differ, and
   (`relations.contradiction`: the same verb with the same named doer, but negated, with another object, or
   another number) -- two sentences about different events (different doers, different verbs) never conflict.
 
-The candidates (`Grounder.disagreement`) are the sentences that answer the question nearly as well as the best
-one (`DisagreementParams.ratio` of its match), from different documents: a document's own nuances ("voted
+The candidates (`Grounder.disagreement`) are the sentences that mention every name of the question (spaCy
+NER; a question naming nothing is never a disagreement) and answer it nearly as well as the best one
+(`DisagreementParams.ratio` of its match), from different documents: a document's own nuances ("voted
 against" ... "abstained from the final vote") are not sources disagreeing. The unit is `disagreement` in
 qa/decisions.py (`qa eval --without disagreement`).
 """

@@ -520,10 +520,15 @@ class Grounder:
 
     def disagreement(self, question: str, evidence: Evidence) -> list[Verified]:
         """Two sentences of different documents that answer the question otherwise (qa/disagreement.py), as the
-        answer's sentences, best first; [] when the sources agree or the `disagreement` unit is off."""
+        answer's sentences, best first; [] when the sources agree or the `disagreement` unit is off. Only
+        sentences that mention every name of the question (spaCy NER) are candidates: two sentences about
+        other things named alike are not sources disagreeing."""
         if not self.switches.on("disagreement") or not evidence.spans:
             return []
-        singles = [s for s in evidence.spans if len(s.parts) == 1 and not s.code]
+        named = [content_terms(e) for e in question_entities(question)]
+        if not named:  # the asked fact is about something named, and each side must name it
+            return []
+        singles = [s for s in evidence.spans if len(s.parts) == 1 and not s.code and all(t <= s.terms for t in named)]
         if len({evidence.passage(s.passage).doc_id for s in singles}) < 2:
             return []
         q_terms = content_terms(question)

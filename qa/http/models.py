@@ -172,6 +172,8 @@ class Answer(_Open):
     hops: list[Hop] = Field([], description="The retrievals made, first one first.")
     standalone_question: str | None = Field(None, description="In a conversation: the turn rewritten to stand alone.")
     conversation_id: str | None = Field(None, description="The conversation the turn belongs to.")
+    disagreement: bool = Field(False, description="Two documents tell the asked fact otherwise: the answer says "
+                               "'Sources disagree:' and cites both (qa/disagreement.py).")
     trace: Trace | None = Field(None, description="Only when asked for (`\"trace\": true`).")
 
 

@@ -167,7 +167,8 @@ def injected(tmp_path_factory):
         return "The US voted against the resolution [1]."
 
     service = qa.open(home=tmp_path_factory.mktemp("injected-home"), generator="extractive",
-                      generators={"scripted": ScriptedGenerator(script)})
+                      generators={"scripted": ScriptedGenerator(script),
+                                  "obedient": ScriptedGenerator(lambda q, ps: "The US voted in favour [1].", "obedient")})
     service.ingest([folder])
     service.prompts = prompts
     return service
@@ -188,6 +189,19 @@ def test_the_extractive_answer_never_quotes_the_injection(injected):
 def test_an_injected_sentence_supports_no_claim(injected):
     check = injected.check_claim("The US voted in favour.", [INJECTED_DOC])
     assert not check.supported and (check.quote is None or "Ignore" not in check.quote)
+
+
+@pytest.mark.integration
+def test_a_model_that_obeyed_the_injection_cannot_cite_it(injected):
+    answer = injected.ask("How did the US vote?", generator="obedient")
+    assert all("Ignore" not in c.quote and not c.source.endswith("notes.md") for c in answer.citations)
+
+
+@pytest.mark.integration
+@pytest.mark.xfail(strict=True, reason="known verifier gap (qa/relations.py _conflicts): a stance preposition the "
+                   "evidence gives otherwise ('in favour' / 'against it') is treated as a harmless adjunct")
+def test_the_seed_does_not_support_the_opposite_vote(injected):
+    assert not injected.check_claim("The US voted in favour.", [SEED_FILE.read_text(encoding="utf-8")]).supported
 
 
 @pytest.mark.integration
