@@ -193,6 +193,12 @@ def short_answer(question: str, quotes: Sequence[str], annotator: Annotator | No
     asked = _lemmas(q_ann)
     if want.kind == "polar":
         return _polar(q_ann, anns)
+    # the quotes that say most of what the question says first ("How did the US vote on its own resolution?": the
+    # quote about its own resolution, not the one about another resolution that has the US voting too)
+    cover = [len(asked & _lemmas(a)) for a in anns]
+    anns = [a for _, a in sorted(zip(cover, anns), key=lambda x: -x[0])]
+    if want.kind == "manner":  # how someone acted is read from the quotes that tell the event the question asks about
+        anns = anns[: sum(1 for c in cover if c == max(cover))]
     if want.kind in KIND_LABELS:
         for quote in anns:
             if want.kind == "person" and want.verb and want.verb not in LIGHT_VERBS \
@@ -237,6 +243,12 @@ def short_answer(question: str, quotes: Sequence[str], annotator: Annotator | No
                         return arg.text
                     if arg.pronoun:
                         return arg.pronoun
+    if want.kind == "manner" and want.subject:  # "chose to abstain from the final vote": what the subject did instead
+        for quote in anns:
+            for tr in quote.triples:
+                if tr.subj and _matches(tr.subj.heads, want.subject) and tr.verb not in LIGHT_VERBS \
+                        and tr.verb not in ("choose", "decide", "want", "try") and tr.verb != want.verb:
+                    return _clause_from(quote, quote.tokens[tr.at].start) or None
     if want.kind == "thing" and want.noun:
         for quote in anns:
             for s, e in quote.chunks:
