@@ -554,6 +554,40 @@ def merge(docs: list[dict]) -> dict:
     return out
 
 
+TABLE = [("chunks/s ours (step)", "ours_chunks_per_s", "ours_step_chunks_per_s"),
+         ("chunks/s raw add (step)", "raw_chunks_per_s", "raw_step_chunks_per_s"),
+         ("hybrid p50 / p95 ms", "retrieve_hybrid_p50_ms", "retrieve_hybrid_p95_ms"),
+         ("dense p50 ms", "retrieve_dense_p50_ms", None),
+         ("raw query p50 / p95 ms", "retrieve_raw_p50_ms", "retrieve_raw_p95_ms"),
+         ("extractive ask p50 / p95 ms", "ask_extractive_p50_ms", "ask_extractive_p95_ms"),
+         ("keyword index MB", "keyword_index_mb", None),
+         ("Chroma on disk MB", "chroma_mb", None),
+         ("process RSS MB", "rss_end_mb", None),
+         ("chroma server RSS MB", "server_rss_end_mb", None)]
+
+
+def table(doc: dict) -> str:
+    """The curve as a Markdown table (rows: metrics; columns: placement and size), for bench/README.md."""
+    data = curve(doc)
+    cols = [(m, n) for m in MODES for n in sorted(data.get(m, {}))]
+
+    def cell(m, n, a, b):
+        v = data[m][n]
+        if a not in v:
+            return "–"
+        f = lambda x: f"{x:,.0f}" if x >= 100 else f"{x:.1f}"  # noqa: E731
+        if not b or b not in v:
+            return f(v[a])
+        return f"{f(v[a])} ({f(v[b])})" if "step" in b else f"{f(v[a])} / {f(v[b])}"
+
+    head = "| | " + " | ".join(f"{_label(n)} {m}" for m, n in cols) + " |"
+    lines = [head, "|---" * (len(cols) + 1) + "|"]
+    for label, a, b in TABLE:
+        if any(a in data[m][n] for m, n in cols):
+            lines.append(f"| {label} | " + " | ".join(cell(m, n, a, b) for m, n in cols) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.scale")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -564,7 +598,12 @@ def main(argv: list[str] | None = None) -> int:
     pm = sub.add_parser("merge", help="combine scale results files into one (and draw its curve)")
     pm.add_argument("out", type=Path)
     pm.add_argument("inputs", type=Path, nargs="+")
+    pt = sub.add_parser("table", help="print a scale results file as the Markdown table of bench/README.md")
+    pt.add_argument("results", type=Path)
     args = p.parse_args(argv)
+    if args.cmd == "table":
+        print(table(json.loads(args.results.read_text())))
+        return 0
     if args.cmd == "merge":
         from bench import report
 

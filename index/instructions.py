@@ -6,21 +6,23 @@ A document may talk to the model that reads it ("Ignore previous instructions an
 not a list of phrases. A sentence is an instruction when one of its clauses is:
 
 1. `role_prefix`: the sentence opens with a speaker-role label ("System:", "Assistant:", "User:", "Human:",
-   "AI:", "Instruction(s):"), a label addressed to one ("Note to AI models:") or a chat-template marker ("<|system|>", "[INST]", "<<SYS>>", "### Instruction").
+   "AI:", "Instruction(s):"), a label addressed to one ("Note to AI models:") or a chat-template marker
+   ("<|system|>", "[INST]", "<<SYS>>", "### Instruction").
 2. `role_prompt`: a clause whose subject is "you" (or an imperative: "Act as ...") and whose verb is "be",
-   "act", "pretend", "behave", "play" or "roleplay", with an assistant noun (`AGENTS`: assistant, chatbot, model, AI, ChatGPT, ...) among its
-   complements ("You are ChatGPT, a large language model", "Act as an AI that ...").
+   "act", "pretend", "behave", "play" or "roleplay", with an assistant noun (`AGENTS`: assistant, chatbot,
+   model, AI, ChatGPT, ...) among its complements ("You are ChatGPT, a large language model", "Act as an AI").
 3. `directive`: a clause addressed to the reader -- imperative mood (the verb is a bare VB with no subject,
    the root or conjoined to an imperative root; or the sentence's first word, its root, one of the verbs below
-   tagged as a noun, as the small model reads "Act as ...") or second person with a directive modal ("you must / should /
-   will / shall") -- about the reader's own instructions or answering:
+   tagged as a noun, as the small model reads "Act as ...") or second person with a directive modal ("you
+   must / should / will / shall") -- about the reader's own instructions or answering:
    - a verb of overriding (`OVERRIDE`: ignore, disregard, forget, override, bypass) whose complements name
-     instructions (`DIRECTIVES`: instruction, prompt, rule, guideline, direction, directive, context, ...);
-   - a verb of answering (`ANSWER`: answer, respond, reply) or telling (`TELL`: say, tell, output, print,
-     repeat, reveal, write) whose complements name what an assistant is asked or told (`ASKED`: question,
-     query, prompt, user, answer, instruction, ...; "Answer every question with ...", "Tell the user that ...",
-     "Do not reveal your system prompt"), or whose condition names an assistant ("If you are an AI
-     reading this, answer ..."; not "when asked": "When asked for a token, respond with a 401" is documentation).
+     instructions (`DIRECTIVES`: instruction, prompt, rule, guideline, directive, ...);
+   - a verb of answering (`ANSWER`: answer, respond, reply) or telling (`TELL`: say, tell, repeat, reveal,
+     disclose) whose complements (not the subjects of clauses inside them: "Say the user uploads a file") name
+     what an assistant is asked or told (`ASKED`: question, query, prompt, user, answer, instruction, ...;
+     "Answer every question with ...", "Tell the user that ...", "Do not reveal your system prompt"), or whose
+     condition names an assistant ("If you are an AI reading this, answer ..."; not "when asked": "When asked
+     for a token, respond with a 401" is documentation).
 
 Ordinary technical imperatives ("Install the package with pip", "Set `follow_redirects=True`", "Respond with a
 404 if ...", "Follow the instructions below") are not instructions: their verbs or their objects are not
@@ -28,7 +30,7 @@ about an assistant's instructions or answers. "Response" and "request" are delib
 documentation uses them for HTTP messages).
 
 `might_instruct(text)` is the exact pre-check: every rule needs a role prefix, the word "you" or one of the
-verbs above in its base form (imperatives are bare verbs; "be" needs "you"), so a text with none of them is never parsed.
+verbs above in its base form (imperatives are bare verbs; "be" needs "you"): a text with none is never parsed.
 Sentences are found in document text and returned as character spans of it.
 """
 
@@ -42,10 +44,9 @@ from index.linguistics import Annotation, Annotator, AnnotationStore, default_an
 
 OVERRIDE = frozenset("ignore disregard forget override bypass".split())
 ANSWER = frozenset("answer respond reply".split())
-TELL = frozenset("say tell output print repeat reveal write disclose".split())
+TELL = frozenset("say tell repeat reveal disclose".split())  # not print/output/write: code does those
 ROLE_VERBS = frozenset("be act pretend behave play roleplay".split())
-DIRECTIVES = frozenset("""instruction prompt rule guideline direction directive context restriction constraint
-policy command order""".split())
+DIRECTIVES = frozenset("instruction prompt rule guideline directive restriction constraint policy".split())
 ASKED = frozenset("question query prompt user answer instruction reply".split())
 AGENTS = frozenset("assistant chatbot bot model ai llm gpt chatgpt claude gemini dan persona".split())
 DIRECTIVE_MODALS = frozenset("must should will shall".split())
@@ -54,8 +55,8 @@ _SKIP = frozenset({"conj", "cc", "punct", "advcl", "mark", "nsubj", "nsubjpass",
 
 ROLE_PREFIX = re.compile(
     r"^\s*(?:(?:system|assistant|user|human|ai|instructions?)\s*:"
-    r"|[\w ]{0,30}\b(?:ai|assistants?|chatbots?|llms?|(?:ai|language) models?)\s*:|<\|(?:system|user|assistant|im_start)[^>]*\|>"
-    r"|\[/?INST\]|<<SYS>>|#{1,6}\s*(?:system|instructions?)\b)", re.I)
+    r"|[\w ]{0,30}\b(?:ai|assistants?|chatbots?|llms?|(?:ai|language) models?)\s*:"
+    r"|<\|(?:system|user|assistant|im_start)[^>]*\|>|\[/?INST\]|<<SYS>>|#{1,6}\s*(?:system|instructions?)\b)", re.I)
 _WORD = re.compile(r"[a-z]+")
 _CUES = OVERRIDE | ANSWER | TELL | (ROLE_VERBS - {"be"}) | {"you"}
 
@@ -101,6 +102,8 @@ def _complements(v: int, ann: Annotation, kids: dict[int, list[int]]) -> set[str
         if ann.tokens[c].dep in _SKIP:
             continue
         for j in _subtree(c, kids):
+            if j != c and ann.tokens[j].dep in SUBJECTS:
+                continue  # the subject of a reported clause is not what is told: "Say the user uploads a file"
             out.add(ann.tokens[j].lemma)
             out.add(ann.token_text(j).lower())
     return out

@@ -1,20 +1,32 @@
 """Conversations: follow-up questions resolved against earlier turns, saved in SQLite, with feedback.
 
-A turn's `standalone_question` is what retrieval, refusal and verification see. `rewrite` makes it:
+A turn's `standalone_question` is what retrieval, refusal and verification see. `rewrite` makes it, always from
+the previous turn's *standalone* question (so a third turn builds on the second as rewritten):
 
 - a self-contained question (a clause with its own verb and no pronoun pointing outside itself) stays
   `unchanged`;
-- an elliptical follow-up ("And on its own resolution?", "What about the async client?", "And Russia?": no verb
-  of its own) takes the previous standalone question's frame: a prepositional fragment replaces the frame's
-  phrase with the same preposition or is attached to it ("How did the US vote on its own resolution?"); a noun
-  phrase replaces the frame's phrase of the same entity type or head noun ("How did Russia vote?");
-- a full follow-up whose pronouns point outside it ("Did it pass?") gets them replaced by the previous
-  question's most recent compatible noun phrase or entity ("Did the resolution pass?").
+- a fragment ("And on its own resolution?", "What about the async client?", "And Russia?", "By advocating
+  what?": no finite verb of its own) takes the previous question's frame: a code name replaces the frame's code
+  name of the same kind (a parameter for a parameter, a class for a class: "What about allow_origin_regex?" ->
+  "What does CORSMiddleware's allow_origin_regex default to?"); a prepositional fragment replaces the frame's
+  phrase with the same preposition or is attached ("for an invalid one" -> "for an invalid Range request");
+  a noun phrase replaces the phrase of the same entity type or head noun; a fragment asking its own "what"
+  continues the frame ("Who signed the accord, while doing what?");
+- pronouns pointing outside the turn ("Did it pass?", "What did he say?", "its value", "that one") are replaced
+  by the most salient compatible phrase: agreement first (he/she a person, it a thing, they/them plural or a
+  group), then the short answer that filled the previous question's "what"/"who", the owner of an attribute
+  asked about ("GZipMiddleware" in "GZipMiddleware's minimum_size"), role parallelism (an object pronoun takes
+  the previous object), closeness to the main verb; never a phrase the turn itself names ("How did the US vote
+  on it?" is not about the US), never what the previous question asked for ("Which version of ..."); people
+  named only in the previous answer are candidates too; "that text" takes the earlier phrase with the same
+  noun, "my own" the noun the previous question asked about;
+- an "And ..."/"What if ..." question naming no thing of its own takes the previous question's topic.
 
-Everything comes from spaCy through `index.linguistics` (dependencies, POS, entities, noun chunks); the
-rewrite adds only words from the history (method `deterministic`, no model, no cost). Optionally
-(`Config.rewrite_with_model`) a model proposes the rewrite first; it is accepted only if it keeps every
-content word of the new turn and adds only words found in the history (`RewriteStats` counts acceptances).
+Everything comes from spaCy through `index.linguistics` (dependencies, POS, entities, noun chunks) and, for code
+names, the text itself; the rewrite adds only words from the history (method `deterministic`, no model, no
+cost). Optionally (`Config.rewrite_with_model`) a model proposes the rewrite first; it is accepted only if it is
+one question that keeps every content word of the new turn, adds only words found in the history, and is not an
+earlier question again (`RewriteStats` counts acceptances).
 """
 
 from __future__ import annotations
@@ -45,7 +57,20 @@ SHORT_ANSWER_WORDS = 6  # an earlier answer this short is the slot it filled (a 
 FRAME_SHARE = 0.8  # a fragment replaces at most this share of the previous question's characters
 _WH_TAGS = frozenset({"WP", "WDT", "WRB", "WP$"})
 _THING_LABELS = frozenset({"ORG", "GPE", "NORP", "LOC", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE", ""})
+_WH_WORDS = r"(?:what|which|who|whom|whose|when|where|why|how)\b"
 _SKIP_LABELS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY"})
+_GROUP_LABELS = frozenset({"ORG", "NORP", "GPE"})  # "they" may stand for a country, an organisation
+_FINITE_TAGS = frozenset({"VBZ", "VBP", "VBD", "MD"})
+_DISCOURSE = frozenset({"also", "then", "ok", "okay", "well", "now"})  # leading words a follow-up may start with
+_DEMONSTRATIVES = frozenset({"that", "this", "these", "those"})
+_ARGUMENT_DEPS = frozenset({"nsubj", "nsubjpass", "dobj", "pobj", "attr"})
+# nouns of adverbial phrases ("by default", "in the end"), never what a pronoun stands for
+_ADVERBIAL_NOUNS = frozenset({"default", "end", "time", "way", "moment", "case", "example", "instance", "place"})
+# an attribute of its owner: "GZipMiddleware's minimum_size", "the value of a Secret": "it" is the owner
+_ATTRIBUTE_NOUNS = frozenset({"value", "default", "size", "name", "type", "attribute", "parameter", "argument",
+                              "option", "setting", "flag", "limit", "length", "version", "status", "code"})
+_PERSON_NOUNS = frozenset({"president", "leader", "minister", "chancellor", "secretary", "spokesperson", "author",
+                           "maintainer", "user", "king", "queen", "prime"})
 
 
 # --- rewriting -------------------------------------------------------------------------------------------
@@ -99,8 +124,17 @@ def _strip_end(text: str) -> str:
     return text.rstrip(" ?.!").strip()
 
 
-def _verbal(a: "Annotation") -> bool:
-    return any(t.pos in ("VERB", "AUX") for t in a.tokens)
+def _cap(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:]
+
+
+def _finite(a: "Annotation", first: int = 0) -> bool:
+    """A clause of its own: a finite verb or auxiliary, or an imperative ("Show me the config")."""
+    body = [t for t in a.tokens[first:] if t.pos != "PUNCT"]
+    if any(t.tag in _FINITE_TAGS or t.pos == "AUX" for t in body):
+        return True
+    return bool(body) and body[0].tag == "VB" and body[0].dep == "ROOT" and len(body) > 2
 
 
 def _bare(a: "Annotation", first: int) -> bool:
@@ -108,6 +142,136 @@ def _bare(a: "Annotation", first: int) -> bool:
     tagger may read as a verb) is a fragment, not a clause."""
     body = [t for t in a.tokens[first:] if t.pos != "PUNCT"]
     return len(body) <= 2 and not any(t.pos == "AUX" or t.dep in ("nsubj", "nsubjpass", "expl") for t in body)
+
+
+# --- identifiers (code names in documentation questions), found in the text, not the parse -----------------
+_WORD = re.compile(r"\S+")
+_IDENT = re.compile(r"@?[A-Za-z_][\w.]*(?:\(\))?(?:=\S+)?")
+_OPEN, _CLOSE = "\"'`([{<“‘", "\"'`)]}>?,;:!.”’"
+
+
+def _shape(word: str) -> str:
+    """The kind of code name a word is ("setting" html=True, "call" request.form() / a.b, "snake" max_age,
+    "camel" TestClient, "decorator" @requires), "" for an ordinary word."""
+    if not _IDENT.fullmatch(word) or not any(c.islower() for c in word):
+        return ""
+    if "=" in word:
+        return "setting"
+    if word.startswith("@"):
+        return "decorator"
+    if word.endswith("()") or "." in word.strip("."):
+        return "call"
+    if "_" in word.strip("_"):
+        return "snake"
+    if re.search(r"[a-z][A-Z]|[A-Z]{2}[a-z]", word):
+        return "camel"
+    return ""
+
+
+def _identifiers(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, shape) of each code name in the text, without surrounding quotes, backticks or "'s"."""
+    out = []
+    for m in _WORD.finditer(text):
+        s, e = m.start(), m.end()
+        while s < e and text[s] in _OPEN:
+            s += 1
+        while e > s and text[e - 1] in _CLOSE and not text[s:e].endswith("()"):
+            e -= 1
+        if text[s:e].endswith(("'s", "’s")):
+            e -= 2
+        shape = _shape(text[s:e])
+        if shape:
+            out.append((s, e, shape))
+    return out
+
+
+def _fragment_shape(fragment: str) -> str:
+    """The code-name kind of a one-word fragment ("allow_origin_regex", "compresslevel", "WebSocketException");
+    a plain lower-case word next to code names is read as a parameter, a capitalised one as a class."""
+    word = fragment.strip().strip("`")
+    if " " in word or not word:
+        return ""
+    shape = _shape(word)
+    if shape:
+        return shape
+    if word.isalpha() and word.islower():
+        return "snake"
+    return "camel" if word[:1].isupper() and word.isalpha() and not word.isupper() else ""
+
+
+_CLASS_SHAPES = frozenset({"camel", "call", "decorator"})  # things that act (classes, functions)
+_PARAM_SHAPES = frozenset({"snake", "setting"})  # things that are set (parameters, attributes)
+
+
+def _swap_identifier(frame: str, fragment: str) -> str | None:
+    """"What about allow_origin_regex?" after "What does CORSMiddleware's max_age default to?": the frame's code
+    name of the same kind (a parameter for a parameter, a class for a class) is replaced, the rest kept."""
+    shape = _fragment_shape(fragment)
+    ids = _identifiers(frame)
+    if not shape or not ids:
+        return None
+    family = _CLASS_SHAPES if shape in _CLASS_SHAPES else _PARAM_SHAPES
+    same = [x for x in ids if x[2] == shape] or [x for x in ids if x[2] in family]
+    if not same:
+        return None
+    s, e, _ = same[-1]
+    return f"{frame[:s]}{fragment.strip()}{frame[e:]}"
+
+
+# --- what a pronoun may stand for --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Candidate:
+    text: str  # as written (an indefinite article made definite)
+    possessive: str  # the shorter phrase used for "its" ("the Secret class" rather than "... in the config")
+    kind: str  # person | plural | thing
+    label: str  # entity label, "" if none
+    role: str  # subj | obj | pobj | poss | other
+    depth: int  # dependency hops from the main verb
+    topic: bool  # the owner of a main argument's attribute ("GZipMiddleware" in "GZipMiddleware's minimum_size")
+    anchor: bool  # a name or code name: what a documentation question is about
+    setting: bool  # "html=True": a value, not a thing that acts
+    source: int  # 0 the question's filled slot (the short answer), 1 the question, 2 the answer
+    start: int
+    head: str  # lower-cased head word
+
+
+def _definite(text: str) -> str:
+    return re.sub(r"^(?:a|an)\s+", "the ", text.strip(), flags=re.I)
+
+
+def _depth(a: "Annotation", i: int) -> int:
+    d, seen = 0, set()
+    while a.tokens[i].head != i and a.tokens[i].head >= 0 and i not in seen:
+        seen.add(i)
+        i = a.tokens[i].head
+        d += 1
+    return d
+
+
+def _role(dep: str) -> str:
+    if dep in ("nsubj", "nsubjpass", "csubj"):
+        return "subj"
+    if dep in ("dobj", "dative", "oprd", "attr"):
+        return "obj"
+    if dep == "pobj":
+        return "pobj"
+    return "poss" if dep == "poss" else "other"
+
+
+def _compatible(want: str, c: _Candidate) -> bool:
+    if want == "person":
+        return c.kind == "person"
+    if want == "plural":
+        return c.kind == "plural" or c.label in _GROUP_LABELS
+    return c.kind == "thing" and (c.label in _THING_LABELS)
+
+
+def _role_match(role: str, c: _Candidate) -> bool:
+    if role == "subj":
+        return c.role == "subj"
+    if role == "obj":
+        return c.role in ("obj", "pobj")
+    return c.role in ("subj", "obj")  # "its": an argument of the previous question
 
 
 class Rewriter:
@@ -143,43 +307,68 @@ class Rewriter:
             return Rewrite(proposal.strip(), "model")
         return det
 
+    # --- the deterministic rewrite ------------------------------------------------------------------
     def deterministic(self, question: str, history: Sequence[HistoryTurn]) -> Rewrite:
         a = self.annotator.annotate(question)
         toks = a.tokens
         first = 0
-        while first < len(toks) and (toks[first].dep == "cc" or toks[first].pos in ("CCONJ", "PUNCT")):
-            first += 1  # "And ...", "But ...", "So, ..."
+        while first < len(toks) and (toks[first].dep == "cc" or toks[first].pos in ("CCONJ", "PUNCT")
+                                     or question[toks[first].start:toks[first].end].lower() in _DISCOURSE):
+            first += 1  # "And ...", "But ...", "So, ...", "Also ..."
         if first >= len(toks):
             return Rewrite(question, "unchanged")
         frame_of_about = (first + 1 < len(toks) and toks[first].tag in ("WP", "WRB") and toks[first + 1].pos == "ADP"
-                          and toks[first + 1].dep == "ROOT")  # "What about X?", "How about X?"
+                          and question[toks[first + 1].start:toks[first + 1].end].lower() == "about")
         start = toks[first + 2].start if frame_of_about and first + 2 < len(toks) else toks[first].start
         body = _strip_end(question[start:])
         previous = _strip_end(history[-1].question)
-        if frame_of_about or not _verbal(a) or (first and _bare(a, first)):
-            fragment_ann = self.annotator.annotate(body)
-            if any(t.tag in _WH_TAGS for t in fragment_ann.tokens):  # "Of what?", "To what end?": both asked
-                return Rewrite(f"{previous}? {body[:1].upper()}{body[1:]}?", "deterministic")
-            candidate = self._fill_frame(previous, body, fragment_ann)
-            return Rewrite(candidate + "?", "deterministic")
-        replaced = self._resolve_pronouns(question, a, first, history)
-        if replaced is not None:
-            return Rewrite(replaced, "deterministic")
-        if first:  # "And what did Macron say?": the same question without the conjunction
-            rest = question[toks[first].start:]
-            return Rewrite(rest[:1].upper() + rest[1:], "deterministic")
-        return Rewrite(question, "unchanged")
+        if frame_of_about or not _finite(a, first) or (first and _bare(a, first)):
+            return Rewrite(self._fragment(previous, body, history) + "?", "deterministic")
+        text, changed = question[toks[first].start:], False
+        for step in (self._demonstratives, self._pronouns, self._elliptical_one):
+            new = step(text, history)
+            if new is not None and new != text:
+                text, changed = new, True
+        if not changed and (first or _conditional(text)):
+            text = self._with_topic(text, previous) or text
+            changed = True
+        if not changed:
+            return Rewrite(question, "unchanged")
+        return Rewrite(_cap(text), "deterministic")
+
+    def _fragment(self, previous: str, body: str, history: Sequence[HistoryTurn]) -> str:
+        """A turn with no clause of its own, built on the previous (already standalone) question."""
+        if not body:
+            return previous
+        fa = self.annotator.annotate(body)
+        if any(t.tag in _WH_TAGS for t in fa.tokens):  # "By advocating what?", "To what end?": continues the frame
+            frame = self._without_appended(previous)
+            if fa.tokens[0].tag in _WH_TAGS:  # "Why?", "Which one?": both asked
+                return f"{frame}? {_cap(body)}"
+            return f"{frame}, {body[:1].lower() + body[1:] if not _keeps_case(body) else body}"
+        swapped = _swap_identifier(previous, body)
+        if swapped is not None:
+            return swapped
+        return self._fill_frame(previous, body, fa)
+
+    def _without_appended(self, previous: str) -> str:
+        """The previous question without a wh-fragment an earlier turn appended to it (", to what end")."""
+        if ", " not in previous:
+            return previous
+        head, tail = previous.rsplit(", ", 1)
+        ta = self.annotator.annotate(tail)
+        if any(t.tag in _WH_TAGS for t in ta.tokens) and not _finite(ta):
+            return head
+        return previous
 
     def _fill_frame(self, frame: str, fragment: str, fa: "Annotation") -> str:
-        if not fragment:
-            return frame
         fr = self.annotator.annotate(frame)
         ftoks = fa.tokens
         if ftoks and ftoks[0].pos == "ADP":  # "on its own resolution": replace the frame's "on ..." or attach
             for i, t in enumerate(fr.tokens):
-                if t.pos == "ADP" and t.lemma == ftoks[0].lemma and t.dep == "prep":
+                if t.pos == "ADP" and t.lemma == ftoks[0].lemma and t.dep in ("prep", "agent", "dative"):
                     s, e = _ends(fr, i)
-                    return f"{frame[:s]}{fragment}{frame[e:]}".strip()
+                    return f"{frame[:s]}{self._one(fragment, fa, frame, fr, s, e)}{frame[e:]}".strip()
             return f"{frame} {fragment}"
         # a noun phrase: replace the frame's phrase of the same entity type, or with the same head noun
         f_label = next((lab for _, _, lab in fa.ents), "")
@@ -191,7 +380,8 @@ class Rewriter:
             spans = [(s, e) for s, e in fr.chunks if any(t.lemma == f_head and s <= t.start < e for t in fr.tokens)]
         if not spans:
             spans = [(s, e) for s, e in fr.chunks
-                     if any(s <= t.start < e and t.pos in ("NOUN", "PROPN") for t in fr.tokens)]
+                     if any(s <= t.start < e and t.pos in ("NOUN", "PROPN") and t.lemma not in _ADVERBIAL_NOUNS
+                            for t in fr.tokens)]
         if not spans:
             spans = [(s, e) for s, e, lab in fr.ents if lab not in _SKIP_LABELS]
         spans = [(s, e) for s, e in spans if _replaceable(fr, s, e)]
@@ -200,67 +390,283 @@ class Rewriter:
             before = [t for t in fr.tokens if t.end <= s]
             if f_label and before and before[-1].tag == "DT" and frame[before[-1].end:s].isspace():
                 s = before[-1].start  # "the US" -> "Russia": the fragment brings its own determiner
-            phrase = fragment
+            phrase = self._one(fragment, fa, frame, fr, s, e)
             if frame[s:e].lower().startswith("the ") and not phrase.lower().startswith(("the ", "a ", "an ")) \
                     and not f_label:
                 phrase = "the " + phrase
             return f"{frame[:s]}{phrase}{frame[e:]}".strip()
         return f"{frame} {fragment}"
 
-    def _antecedents(self, history: Sequence[HistoryTurn]) -> list[tuple[str, str, str]]:
-        """(text, entity label, kind) of what a pronoun may stand for, most salient first: the previous answer's
-        phrase when that answer is a short one filling the object the question asked for ("What did the UN
-        adopt?" "a resolution ..." "Did it pass?"), then the previous question's phrases, its subject first
-        (salience by grammatical role, then recency)."""
-        answer = history[-1].answer.strip().split("\n")[0]
-        asked = self.annotator.annotate(history[-1].question)
-        filled = any(t.tag in ("WP", "WDT") and t.dep == "dobj" for t in asked.tokens)  # "What did X adopt?"
-        short = answer if filled and 0 < len(answer.split()) <= SHORT_ANSWER_WORDS else ""
-        return (self._phrases(short, head_first=True)[:1] if short else []) + self._phrases(history[-1].question)
+    @staticmethod
+    def _one(fragment: str, fa: "Annotation", frame: str, fr: "Annotation", s: int, e: int) -> str:
+        """"for an invalid one" replacing "for a valid Range request": the "one" takes the replaced noun."""
+        ones = [t for t in fa.tokens if t.lemma in ("one", "ones") and t.dep in ("pobj", "dobj", "nsubj", "ROOT")]
+        nouns = [t for t in fr.tokens if s <= t.start < e and t.pos in ("NOUN", "PROPN")]
+        if not ones or not nouns:
+            return fragment
+        head = nouns[-1]
+        first = head
+        for t in reversed([t for t in fr.tokens if s <= t.start < head.start]):
+            if t.dep == "compound" or (t.pos in ("NOUN", "PROPN") and t.end + 1 >= first.start):
+                first = t
+            else:
+                break
+        one = ones[-1]
+        return f"{fragment[:one.start]}{frame[first.start:head.end]}{fragment[one.end:]}"
 
-    def _phrases(self, prev: str, head_first: bool = False) -> list[tuple[str, str, str]]:
+    # --- pronouns, demonstratives, "my own" -------------------------------------------------------
+    def _candidates(self, history: Sequence[HistoryTurn]) -> list[_Candidate]:
+        """What a pronoun of the new turn may stand for: the previous question's phrases and code names, the
+        short answer that filled the previous question's "what"/"who" slot, then the answer's people."""
+        prev = history[-1].question
         pa = self.annotator.annotate(prev)
-        scored: list[tuple[int, int, tuple[str, str, str]]] = []
-        for s, e in [(s, e) for s, e, lab in pa.ents if lab not in _SKIP_LABELS] + list(pa.chunks):
-            toks = [t for t in pa.tokens if s <= t.start < e]
-            heads = [t for t in toks if t.pos in ("NOUN", "PROPN")]
-            if not heads or any(t.tag in _WH_TAGS or t.pos == "PRON" for t in toks):
-                continue  # "What status code", "its own resolution": not a referent on their own
-            label = next((lab for es, ee, lab in pa.ents if es < e and s < ee), "")
-            kind = "person" if label == "PERSON" else ("plural" if heads[-1].tag in ("NNS", "NNPS") else "thing")
-            subject = any(t.dep in ("nsubj", "nsubjpass") for t in toks)
-            scored.append((0 if subject or head_first else 1, s if head_first else -s, (prev[s:e], label, kind)))
-        return [x for _, _, x in sorted(scored, key=lambda x: (x[0], x[1]))]
+        out = self._phrases(pa, source=1)
+        answer = _CITE_MARK.sub("", history[-1].answer.replace("`", "")).strip()
+        lead, _, rest = answer.partition("\n\n")
+        asks_what = any(t.tag == "WP" and t.dep != "det" for t in pa.tokens)  # "What did X adopt?", "Who ...?"
+        if asks_what and 0 < len(lead.split()) <= SHORT_ANSWER_WORDS:
+            la = self.annotator.annotate(lead)
+            heads = [t for t in la.tokens if t.pos in ("NOUN", "PROPN")]
+            root = next((t for t in la.tokens if t.dep == "ROOT" and t.pos in ("NOUN", "PROPN")),
+                        heads[0] if heads else None)
+            if root is not None and not _identifiers(lead):
+                label = next((lab for s, e, lab in la.ents if s <= root.start < e), "")
+                both = any(t.lemma == "and" and t.pos == "CCONJ" and not t.ent for t in la.tokens)  # "X and Y"
+                kind = ("person" if label == "PERSON" and not both
+                        else "plural" if both or root.tag in ("NNS", "NNPS") else "thing")
+                text = _definite(lead.rstrip(" .").split("\n")[0])
+                out.append(_Candidate(text, text, kind, label, "obj", 0, False, bool(label), False, 0, 0, root.lemma))
+        if answer:
+            aa = self.annotator.annotate(answer[:600])
+            asked = {t.lemma for t in pa.tokens if t.pos in ("NOUN", "VERB", "ADJ") and t.lemma not in _ADVERBIAL_NOUNS}
+            near = [t.start for t in aa.tokens if t.lemma in asked] or [0]
+            for s, e, lab in aa.ents:  # the person named where the answer talks about what was asked
+                if lab == "PERSON":
+                    t = aa.text[s:e]
+                    out.append(_Candidate(t, t, "person", lab, "other", 9, False, True, False, 2,
+                                          min(abs(s - n) for n in near), t.split()[-1].lower()))
+        return out
 
-    def _resolve_pronouns(self, question: str, a: "Annotation", first: int,
-                          history: Sequence[HistoryTurn]) -> str | None:
+    def _phrases(self, pa: "Annotation", source: int) -> list[_Candidate]:
+        text, toks = pa.text, pa.tokens
+        ents = {i: lab for i, t in enumerate(toks) for s, e, lab in pa.ents if s <= t.start < e}
+        ids = _identifiers(text)
+        out: list[_Candidate] = []
+        covered: set[int] = set()
+        asked = [_ends(pa, t.head) for t in toks if t.tag in _WH_TAGS and t.dep == "det" and t.head >= 0]
+        for i, t in enumerate(toks):
+            if t.pos not in ("NOUN", "PROPN") or t.dep in ("compound", "amod") or t.lemma in _ADVERBIAL_NOUNS \
+                    or not any(c.isalnum() for c in text[t.start:t.end]) or any(s <= t.start < e for s, e in asked):
+                continue  # "Which version of Starlette": what is asked for is not yet a referent
+            label = ents.get(i, "")
+            if label in _SKIP_LABELS:
+                continue
+            chunk = next(((s, e) for s, e in pa.chunks if s <= t.start and t.end == e), None)
+            s = chunk[0] if chunk else t.start
+            e = t.end
+            role = _role(t.dep)
+            if i > 0 and t.tag == "NN" and not any(x.pos == "VERB" and x.lemma != "do" for x in toks) and any(
+                    x.lemma == "do" and x.start < t.start for x in toks):
+                if s == t.start:
+                    continue
+                i, t = i - 1, toks[i - 1]  # "does response.set_cookie use": the tagger read the verb as the noun
+                e, role = t.end, "subj"
+                if t.lemma in _ADVERBIAL_NOUNS:
+                    continue
+            span = [x for x in toks if s <= x.start < e]
+            if any(x.tag in _WH_TAGS or x.pos == "PRON" for x in span):
+                continue  # "What status code", "my tests", "its own resolution": not a referent on their own
+            right = [j for j, x in enumerate(toks) if x.head == i and x.start > t.start]
+            full = e
+            for j in right:  # "a resolution condemning ...", "the default max_age of the cookie"
+                if toks[j].dep == "acl" or (toks[j].dep == "prep" and toks[j].lemma == "of"):
+                    full = max(full, _ends(pa, j)[1])
+            if len(text[s:full].split()) > 9:
+                full = e
+            if text[e:e + 2] == "()":  # "request.form()": the tagger splits the parentheses off
+                full, e = max(full, e + 2), e + 2
+            word = text[t.start:t.end]
+            code = next((sh for a, b, sh in ids if a <= t.start < b), "")
+            kind = ("person" if label == "PERSON" or t.lemma in _PERSON_NOUNS
+                    else "plural" if t.tag in ("NNS", "NNPS") and not code else "thing")
+            owner = toks[t.head] if t.head >= 0 else t
+            if t.dep == "pobj" and owner.lemma == "of" and owner.head >= 0:
+                owner = toks[owner.head]
+            owned = t.dep in ("poss", "pobj") and owner is not t and owner.pos in ("NOUN", "PROPN") and (
+                owner.lemma in _ATTRIBUTE_NOUNS or any(sh in _PARAM_SHAPES for a, b, sh in ids
+                                                       if owner.start <= a < owner.end + 1))
+            if owned and t.dep == "pobj" and toks[t.head].lemma != "of":
+                owned = False
+            depth = _depth(pa, i)
+            topic = owned and _role(owner.dep) in ("subj", "obj", "pobj") and _depth(pa, toks.index(owner)) <= 2
+            out.append(_Candidate(_definite(text[s:full]), _definite(text[s:e]), kind, label, role, depth,
+                                  topic, bool(code or label or t.pos == "PROPN"), code == "setting", source, s,
+                                  word.lower()))
+            covered.update(range(s, full))
+        for s, e, sh in ids:  # code names the tagger did not read as nouns ("request.form()")
+            if s in covered or any(a <= s < b for a, b in asked):
+                continue
+            tok = next((j for j, x in enumerate(toks) if x.start <= s < x.end), None)
+            dep = toks[tok].dep if tok is not None else ""
+            depth = _depth(pa, tok) if tok is not None else 9
+            owner = re.search(r"(\S+)['’]s $", text[:s])  # "StreamingResponse's status_code": with its owner
+            s = owner.start() if owner and _shape(owner.group(1)) else s
+            out.append(_Candidate(text[s:e], text[s:e], "thing", "", _role(dep) if dep != "ROOT" else "subj", depth,
+                                  False, True, sh == "setting", source, s, text[s:e].lower()))
+        return out
+
+    def _pick(self, want: str, role: str, candidates: list[_Candidate], taken: set[str]) -> _Candidate | None:
+        fits = [c for c in candidates if _compatible(want, c) and c.head not in taken and c.text.lower() not in taken]
+        if not fits and want == "plural":  # "How do I change them?": the documented thing the settings belong to
+            fits = [c for c in candidates if c.anchor and c.kind == "thing" and c.head not in taken]
+        if not fits:
+            return None
+        return min(fits, key=lambda c: (c.source != 0, not c.topic, c.setting, not _role_match(role, c), c.depth,
+                                        c.source, c.start))
+
+    def _taken(self, a: "Annotation", skip: set[int]) -> set[str]:
+        """Words of the turn itself: a pronoun never stands for its own clause's subject or objects ("How did
+        the US vote on it?": it is not the US)."""
+        out = set()
+        for i, t in enumerate(a.tokens):
+            if i not in skip and t.pos in ("NOUN", "PROPN"):
+                out.add(a.text[t.start:t.end].lower())
+        out.update(a.text[s:e].lower() for s, e, _ in _identifiers(a.text))
+        return out
+
+    def _pronouns(self, text: str, history: Sequence[HistoryTurn]) -> str | None:
+        a = self.annotator.annotate(text)
         kinds = _pronoun_kinds()
-        inside = {(c.start, c.end) for c in a.corefs}
-        targets = [t for t in a.tokens[first:] if t.pos == "PRON" and t.tag in ("PRP", "PRP$")
-                   and question[t.start:t.end].lower() in kinds and (t.start, t.end) not in inside]
+        inside = {(c.start, c.end) for c in a.corefs  # resolved within the turn, not to its own question word
+                  if not re.match(_WH_WORDS, c.antecedent.text, re.I)}
+        targets = [(i, t) for i, t in enumerate(a.tokens)
+                   if (t.pos == "PRON" and t.tag in ("PRP", "PRP$") and text[t.start:t.end].lower() in kinds
+                       and (t.start, t.end) not in inside)
+                   or (t.lemma in ("that", "this") and t.pos == "PRON" and t.dep in _ARGUMENT_DEPS)]
         if not targets:
             return None
-        candidates = self._antecedents(history)
-        out, last = [], a.tokens[first].start
-        changed = False
-        for t in targets:
-            word = question[t.start:t.end].lower()
-            want = kinds[word]
-            pick = next((text for text, label, kind in candidates
-                         if (want == "person" and kind == "person") or (want == "thing" and kind == "thing"
-                                                                        and label in _THING_LABELS)
-                         or (want == "plural" and (kind == "plural" or label in ("ORG", "NORP", "GPE")))), None)
+        candidates = self._candidates(history)
+        taken = self._taken(a, {i for i, _ in targets})
+        out, last, changed = [], 0, False
+        for i, t in targets:
+            word = text[t.start:t.end].lower()
+            want = kinds.get(word, "thing")
+            role = "poss" if t.tag == "PRP$" else _role(t.dep) if _role(t.dep) != "pobj" else "obj"
+            pick = self._pick(want, role, candidates, taken)
             if pick is None:
                 continue
+            taken.update({pick.head, pick.text.lower()})
             changed = True
-            out.append(question[last:t.start])
-            out.append(f"{pick}'s" if t.tag == "PRP$" else pick)
+            out.append(text[last:t.start])
+            out.append(_possessive(pick.possessive) if t.tag == "PRP$" else pick.text)
             last = t.end
         if not changed:
             return None
-        out.append(question[last:])
-        text = "".join(out).strip()
-        return text[:1].upper() + text[1:]
+        out.append(text[last:])
+        return "".join(out).strip()
+
+    def _demonstratives(self, text: str, history: Sequence[HistoryTurn]) -> str | None:
+        """"that text" -> the earlier phrase with the same head noun ("the Ukrainian text"), else "the text"."""
+        a = self.annotator.annotate(text)
+        toks = a.tokens
+        for i, t in enumerate(toks[:-1]):
+            nxt = toks[i + 1]
+            if t.lemma not in _DEMONSTRATIVES or t.tag != "DT" or nxt.pos not in ("NOUN", "PROPN", "ADJ"):
+                continue
+            j = i + 1
+            while j + 1 < len(toks) and toks[j].pos == "ADJ" and toks[j + 1].pos in ("NOUN", "PROPN", "ADJ"):
+                j += 1
+            noun = toks[j]
+            if noun.lemma in ("one", "own"):
+                continue
+            found = None
+            for h in reversed(history):
+                for source in (h.question, _CITE_MARK.sub("", h.answer.replace("`", ""))[:600]):
+                    sa = self.annotator.annotate(source)
+                    for s, e in sa.chunks:
+                        heads = [x for x in sa.tokens if s <= x.start < e]
+                        if heads and heads[-1].lemma == noun.lemma and len(source[s:e].split()) > 1 and not any(
+                                x.lemma in _DEMONSTRATIVES or x.tag in _WH_TAGS or x.pos == "PRON" for x in heads):
+                            found = _definite(source[s:e])
+                            break
+                    if found:
+                        break
+                if found:
+                    break
+            phrase = found or f"the {text[nxt.start:noun.end]}"
+            return f"{text[:t.start]}{phrase}{text[noun.end:]}"
+        return None
+
+    def _elliptical_one(self, text: str, history: Sequence[HistoryTurn]) -> str | None:
+        """"How do I register my own?", "Can I use that one?": the noun comes from the previous question's
+        focus (the noun of its "which ..."/"what ..." phrase, else its main argument)."""
+        a = self.annotator.annotate(text)
+        toks = a.tokens
+        hole = None
+        for i, t in enumerate(toks):
+            nxt = toks[i + 1] if i + 1 < len(toks) else None
+            if text[t.start:t.end].lower() == "own" and (nxt is None or nxt.pos not in ("NOUN", "PROPN", "ADJ")):
+                hole = (t.end, t.end, True)
+            elif t.lemma == "one" and i > 0 and toks[i - 1].tag in ("DT", "JJ") and \
+                    (nxt is None or nxt.pos not in ("NOUN", "PROPN") and text[nxt.start:nxt.end].lower() != "of"):
+                hole = (t.start, t.end, False)
+        if hole is None:
+            return None
+        noun = self._focus_noun(history[-1].question)
+        if not noun:
+            return None
+        s, e, after = hole
+        return f"{text[:s]} {noun}{text[e:]}" if after else f"{text[:s]}{noun}{text[e:]}"
+
+    def _focus_noun(self, question: str) -> str:
+        pa = self.annotator.annotate(question)
+        toks = pa.tokens
+        heads = [i for i, t in enumerate(toks) if t.tag == "WDT" and t.head >= 0 and toks[t.head].pos == "NOUN"]
+        if not heads:
+            heads = [i for i, t in enumerate(toks) if t.pos == "NOUN" and _role(t.dep) in ("subj", "obj")
+                     and t.lemma not in _ADVERBIAL_NOUNS]
+            if not heads:
+                return ""
+        else:
+            heads = [toks[heads[0]].head]
+        h = heads[0]
+        s = h
+        while s > 0 and toks[s - 1].dep == "compound" and toks[s - 1].head == h:
+            s -= 1
+        return pa.text[toks[s].start:toks[h].end]
+
+    def _with_topic(self, text: str, previous: str) -> str | None:
+        """An "And ..." question (or "What if ...") naming no thing of its own takes the previous question's
+        topic: its documented name, with the preposition it had there ("... in FastAPI", "... for TestClient")."""
+        a = self.annotator.annotate(text)
+        if any(sh not in _PARAM_SHAPES for _, _, sh in _identifiers(text)) or any(t.pos == "PROPN" for t in a.tokens) \
+                or any(lab not in _SKIP_LABELS for _, _, lab in a.ents):
+            return None  # it names its own thing (a parameter alone, "max_part_size", does not)
+        pa = self.annotator.annotate(previous)
+        anchors = [c for c in self._phrases(pa, 1) if c.anchor and c.kind != "person" and not c.setting
+                   and _shape(c.possessive) not in _PARAM_SHAPES and c.possessive.lower() not in text.lower()]
+        if not anchors:
+            return None
+        best = min(anchors, key=lambda c: (not c.topic, not _shape(c.text), c.depth, c.start))
+        tok = next((x for x in pa.tokens if x.start >= best.start and x.pos in ("NOUN", "PROPN", "VERB")), None)
+        prep = "for"
+        if tok is not None and tok.dep == "pobj" and tok.head >= 0 and pa.tokens[tok.head].lemma != "of":
+            prep = pa.text[pa.tokens[tok.head].start:pa.tokens[tok.head].end].lower()
+        return f"{_strip_end(text)} {prep} {best.possessive}?"
+
+
+def _possessive(phrase: str) -> str:
+    return f"{phrase}'" if phrase.endswith("s") and not phrase.endswith("ss") else f"{phrase}'s"
+
+
+def _keeps_case(text: str) -> bool:
+    w = text.split()[0] if text.split() else ""
+    return bool(_shape(w)) or (len(w) > 1 and w.isupper())
+
+
+def _conditional(text: str) -> bool:
+    """"What if I close before accepting?", "What happens if ...": a condition on the earlier topic."""
+    return bool(re.match(r"(?:what|and what)(?: happens)? (?:if|when)\b", text.strip(), re.I))
 
 
 def _replaceable(a: "Annotation", s: int, e: int) -> bool:
@@ -272,13 +678,25 @@ def _replaceable(a: "Annotation", s: int, e: int) -> bool:
     return (e - s) <= FRAME_SHARE * len(a.text)
 
 
+def _normal(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
 def acceptable(proposal: str, question: str, history: Sequence[HistoryTurn]) -> bool:
-    """A model's rewrite is kept only if it keeps every content word of the new turn and every word it adds
-    is found in the history."""
+    """A model's rewrite is kept only if it is one question that keeps every content word of the new turn, adds
+    only words found in the history, and is not an earlier question again (nor only that question's words)."""
+    if not proposal or "\n" in proposal.strip():
+        return False
     mine = content_terms(question)
     theirs = content_terms(proposal)
     known = mine | set().union(*(content_terms(f"{h.question} {h.answer}") for h in history))
-    return bool(theirs) and mine <= theirs and theirs <= known
+    if not theirs or not mine <= theirs or not theirs <= known:
+        return False
+    for h in history:
+        earlier = content_terms(h.question)
+        if _normal(proposal) == _normal(h.question) or theirs <= earlier:
+            return False  # repeats an earlier question: the new turn added nothing
+    return True
 
 
 def model_proposer(generator) -> Callable[[str, Sequence[HistoryTurn]], str]:

@@ -134,6 +134,14 @@ HEURISTICS: dict[str, Unit] = {u.name: u for u in (
          "not refused by the refusal model."),
     Unit("relations", "heuristic", "Relation-level support: an answer sentence's predicate, roles, negation, "
          "numbers and entities must match one quoted sentence (or an adjacent pair)."),
+    Unit("clauses", "heuristic", "Stitched claims: an answer sentence no one quote supports, for a missing name or "
+         "words (never a contradiction), is split into its clauses (main clause, apposition, relative/participial "
+         "clause, conjoined predicate; qa/relations.py `clauses`), and supported when each clause is, by a quote of "
+         "any passage; a supported sentence (not quoted word for word) is unsupported when one of its clauses is "
+         "neither said by its quote nor supported on its own."),
+    Unit("context", "heuristic", "A quote is read under its passage's nearest heading and, for a list item, the "
+         "sentence introducing the list: their names and words count for the claim's prior and relation check "
+         "('### RedirectResponse' + 'Uses a 307 status code by default.')."),
     Unit("instructions", "heuristic", "Sentences of the passages addressed to an assistant (role prompts, "
          "'ignore previous instructions', 'answer every question with ...'; index/instructions.py) are marked: never "
          "quoted, never support a claim, left out of the text a generator sees."),

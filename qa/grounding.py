@@ -371,6 +371,7 @@ class Grounder:
         threshold = self.calibration.support_threshold
         use_relations = self.switches.on("relations") and bool(evidence.spans)
         claim_anns = evidence.annotate_claims([t for t, _ in pieces]) if use_relations else [None] * len(pieces)
+        contexts = _contexts(evidence) if use_relations and self.switches.on("context") else {}
         out = []
         for (text, claimed), vec, claim_ann in zip(pieces, vectors, claim_anns):
             terms = content_terms(text)
@@ -378,6 +379,8 @@ class Grounder:
                 out.append(Verified(text, 0.0, False, None, claimed, reason="not_found"))
                 continue
             scores = evidence.scores(text, vec)
+            if contexts:
+                scores = _context_scores(text, scores, evidence, contexts)
             best = int(np.argmax(scores))
             chosen = best
             # Keep the model's own marker when the passage it names supports the claim about as well.
@@ -391,7 +394,16 @@ class Grounder:
             supported = bool(scores[chosen] >= threshold)
             reason = "supported" if supported else "not_found"
             if claim_ann is not None:
-                chosen, supported, reason = self._relation_check(claim_ann, evidence, scores, chosen, threshold)
+                chosen, supported, reason = self._relation_check(claim_ann, evidence, scores, chosen, threshold, contexts)
+                if not supported and reason in relations.PARAMS.clause_reasons and self.switches.on("clauses") \
+                        and self._clauses_supported(claim_ann, evidence, threshold, relations.PARAMS.clause_depth,
+                                                    contexts):
+                    supported, reason = True, "supported"
+                elif supported and relations.PARAMS.clauses_always and self.switches.on("clauses") \
+                        and not relations.verbatim(text, evidence.spans[chosen].text) \
+                        and relations.clauses(claim_ann, relations.PARAMS) \
+                        and not self._clauses_supported(claim_ann, evidence, threshold, 1, contexts, quote=chosen):
+                    supported, reason = False, "not_found"
             span = evidence.spans[chosen]
             support = float(scores[chosen])
             relevance = len(q_terms & (terms | span.terms)) / len(q_terms) if q_terms else 0.0
@@ -402,15 +414,38 @@ class Grounder:
             v.relevant = not filter_relevance or (v.relevance >= 0.75 * best and (best == 0.0 or v.relevance > 0.0))
         return out
 
+    def _clauses_supported(self, claim: Annotation, evidence: Evidence, threshold: float, depth: int,
+                           contexts: dict | None = None, quote: int | None = None) -> bool:
+        """A claim stitched from clauses that no one sentence holds ("X is from Hiroshima, the city the bomb
+        targeted"): supported when each of its clauses (`relations.clauses`) is, each by its own best quote of
+        any passage (the prior and the relation check as for a whole sentence; a clause missing a name or
+        unfound is split again, `depth` levels). A clause that a quote contradicts is never supported."""
+        pieces = relations.clauses(claim, relations.PARAMS) if depth > 0 else []
+        if not pieces:
+            return False
+        anns = evidence._annotator().annotate_many(pieces)
+        for piece, ann, vec in zip(pieces, anns, self.encode(pieces)):
+            if quote is not None and relations.check(ann, [evidence.span_annotation(quote)], None, relations.PARAMS)[0]:
+                continue  # the whole claim's quote says this part too
+            scores = evidence.scores(piece, vec)
+            if contexts:
+                scores = _context_scores(piece, scores, evidence, contexts)
+            _, ok, why = self._relation_check(ann, evidence, scores, int(np.argmax(scores)), threshold, contexts)
+            if not ok and not (why in relations.PARAMS.clause_reasons
+                               and self._clauses_supported(ann, evidence, threshold, depth - 1, contexts)):
+                return False
+        return True
+
     @staticmethod
     def _relation_check(claim: Annotation, evidence: Evidence, scores: np.ndarray, chosen: int,
-                        threshold: float) -> tuple[int, bool, str]:
+                        threshold: float, contexts: dict | None = None) -> tuple[int, bool, str]:
         """(span, supported, reason) by the relation check (qa/relations.py). The chosen span and the next best by
         the prior (within `span_margin` of the best, at most `top_spans`) are tried in turn: the first that clears
         the prior's threshold and matches the claim's verbs with their participants supports it. When the chosen
         span clears it without having the claim's verbs at all (a paraphrase), the claim is supported unless
         another sentence of the passages tells the same event otherwise (`relations.contradiction`).
-        Unsupported: the reason the chosen span gives."""
+        Unsupported: the reason the chosen span gives. `contexts` (`_contexts`): the heading and list lead-in a
+        span is read under are checked with it (they name what a subjectless "Uses a 307 status code" is about)."""
         params = relations.PARAMS
         strict = replace(params, require_verb=True)
         top = float(scores.max())
@@ -418,13 +453,16 @@ class Grounder:
                             if int(i) != chosen and scores[i] >= max(threshold, top - params.span_margin)]
         reason, loose = None, None
         for rank, i in enumerate(order):
-            ann = evidence.span_annotation(i)
-            ok, why = relations.check(claim, [ann], float(scores[i]), strict)
+            heads, leads = (contexts or {}).get(i, ((), ()))
+            ann = [evidence.span_annotation(i)] + [evidence.span_annotation(j) for j in leads]
+            names = [evidence.span_annotation(j) for j in heads]
+            told = evidence._annotations[evidence.spans[i].passage].triples  # its passage's "X is a Y" (made above)
+            ok, why = relations.check(claim, ann, float(scores[i]), strict, context=names, passage=told)
             if ok and scores[i] >= threshold:
                 return i, True, "supported"
             if rank == 0:
                 if why == "not_found":  # no verb of the claim in it: the prior decides, unless contradicted
-                    ok, why = relations.check(claim, [ann], float(scores[i]), params)
+                    ok, why = relations.check(claim, ann, float(scores[i]), params, context=names, passage=told)
                     loose = i if ok and scores[i] >= threshold else None
                 reason = why if not ok else "not_found"
         # the passages telling the claim's event otherwise: why a loosely supported claim is not, and the most
@@ -635,6 +673,71 @@ class Grounder:
                 texts.append(f"{v.text} [unsupported]")
         grounding = (sum(1 for v in verified if v.supported) / len(verified)) if verified else 0.0
         return Grounded(" ".join(texts), citations, reports, grounding)
+
+_BULLET = re.compile(r"^\s*(?:[-*•+]|\d+[.)])\s")
+
+
+def _contexts(evidence: Evidence) -> dict[int, tuple[list[int], list[int]]]:
+    """What each span is read under, as single-sentence span indices of the same passage: (headings, lead-ins).
+    The nearest heading before it ("### RedirectResponse" over "Uses a 307 status code by default."; it lends
+    only its names), and for a list item the sentence that introduces the list ("Starlette uses a thread pool
+    in several scenarios:" over "- When serving files with FileResponse"; it lends all it says; without a colon,
+    its names only). Spans with neither are left out."""
+    singles = [i for i, s in enumerate(evidence.spans) if len(s.parts) == 1]
+    out: dict[int, tuple[list[int], list[int]]] = {}
+    for i, span in enumerate(evidence.spans):
+        first = span.parts[0]
+        before = [j for j in singles if j < first and evidence.spans[j].passage == span.passage]
+        heads, leads = [], []
+        heading = next((j for j in reversed(before) if evidence.spans[j].text.lstrip().startswith("#")), None)
+        if heading is not None and heading not in span.parts:
+            heads.append(heading)
+        if _in_list_item(evidence, first):
+            for j in reversed(before):
+                t = evidence.spans[j].text
+                if t.rstrip().endswith(":"):
+                    leads.append(j)
+                    break
+                if not _in_list_item(evidence, j):
+                    if relations.PARAMS.list_intro_names and j not in heads:
+                        heads.append(j)  # what the list hangs off without a colon ("Signature: `StaticFiles(...)`")
+                    break
+        if heads or leads:
+            out[i] = (heads, leads)
+    return out
+
+
+def _in_list_item(evidence: Evidence, i: int) -> bool:
+    """Whether single span i is (in) a list item: its line starts with a bullet or a number."""
+    span = evidence.spans[i]
+    text = evidence.passage(span.passage).text
+    at = span.start - evidence.passage(span.passage).start
+    return bool(_BULLET.match(text[text.rfind("\n", 0, at) + 1 :]))
+
+
+def _context_scores(claim: str, scores: np.ndarray, evidence: Evidence, contexts: dict) -> np.ndarray:
+    """The prior of each span with a context (`_contexts`), counting the context's words too (a heading's names
+    only): the claim's terms it covers, and no penalty for the names and numbers it gives. Never lower."""
+    terms, names = content_terms(claim), salient_terms(claim)
+    if not terms:
+        return scores
+    out = scores.copy()
+    for i, (heads, leads) in contexts.items():
+        span = evidence.spans[i]
+        extra = frozenset().union(*(evidence.spans[j].names for j in heads), *(evidence.spans[j].terms for j in leads))
+        extra -= span.terms
+        gained = terms & extra
+        if not gained or scores[i] <= 0.0:
+            continue
+        missing = names - span.terms
+        still = missing - extra
+        delta = W_LEX * len(gained) / len(terms)
+        delta += min(NAME_PENALTY_CAP, NAME_PENALTY * len(missing)) - min(NAME_PENALTY_CAP, NAME_PENALTY * len(still))
+        if any(t[0].isdigit() for t in missing) and not any(t[0].isdigit() for t in still):
+            delta += NUMBER_PENALTY
+        out[i] = scores[i] + delta
+    return out
+
 
 def _relative(p: Passage, spans) -> list[tuple[int, int]]:
     return [(s - p.start, e - p.start) for s, e in spans]

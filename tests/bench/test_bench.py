@@ -13,7 +13,8 @@ import pytest
 
 from bench.common import Section, percentile
 from bench.report import build, rows, write
-from bench.scale import COPY_COSINE, MARK, CachedEmbedder, VectorCache, curve, file_text, merge, pool_units, write_files
+from bench.scale import (COPY_COSINE, MARK, CachedEmbedder, VectorCache, curve, file_text, merge, pool_units, table,
+                         write_files)
 from tests.fakes import HashEmbedder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -155,6 +156,7 @@ def test_scale_runs_merge_into_one_curve_and_chart(tmp_path):
     assert points["embedded"][100000]["retrieve_hybrid_p50_ms"] == 30.0
     assert doc["ratios"]["scale.100000_server_retrieval_p50_hybrid_vs_raw"]["value"] == pytest.approx(2.0)
     assert [r["when"][:10] for r in doc["params"]["runs_merged"]] == ["2026-01-01", "2026-01-02"]
+    assert table(doc).splitlines()[0] == "| | 1k embedded | 100k embedded | 1k server | 100k server |"
     png = write(doc, tmp_path / "results-scale.json")
     assert png.name == "results-scale.png" and png.stat().st_size > 1000
 

@@ -61,6 +61,10 @@ DOC_IMPERATIVES = [
     "Check the logs if the answer is slow.",
     "When asked for a token, respond with a 401.",
     "Pydantic models: see below.",
+    "Say the user uploads a file larger than the limit.",
+    "Ignore the order of the middleware for now.",
+    "Write the answer to a file.",
+    "Print the user object.",
 ]
 
 
@@ -168,7 +172,8 @@ def injected(tmp_path_factory):
 
     service = qa.open(home=tmp_path_factory.mktemp("injected-home"), generator="extractive",
                       generators={"scripted": ScriptedGenerator(script),
-                                  "obedient": ScriptedGenerator(lambda q, ps: "The US voted in favour [1].", "obedient")})
+                                  "obedient": ScriptedGenerator(lambda q, ps: "The US voted in favour [1].",
+                                                                "obedient")})
     service.ingest([folder])
     service.prompts = prompts
     return service
@@ -198,10 +203,11 @@ def test_a_model_that_obeyed_the_injection_cannot_cite_it(injected):
 
 
 @pytest.mark.integration
-@pytest.mark.xfail(strict=True, reason="known verifier gap (qa/relations.py _conflicts): a stance preposition the "
-                   "evidence gives otherwise ('in favour' / 'against it') is treated as a harmless adjunct")
 def test_the_seed_does_not_support_the_opposite_vote(injected):
-    assert not injected.check_claim("The US voted in favour.", [SEED_FILE.read_text(encoding="utf-8")]).supported
+    seed = SEED_FILE.read_text(encoding="utf-8")
+    check = injected.check_claim("The US voted in favour.", [seed])  # the stance the seed gives otherwise
+    assert not check.supported and check.reason == "object_mismatch"
+    assert injected.check_claim("The US voted against the resolution.", [seed]).supported
 
 
 @pytest.mark.integration

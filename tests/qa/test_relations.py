@@ -258,3 +258,91 @@ def test_supported_claims(annotator, claim):
 def test_rejected_claims(annotator, claim, reasons):
     ok, reason = seed_check(annotator, claim)
     assert not ok and reason in reasons, reason
+
+
+# --- stitched claims, descriptions, headings, invented words (real model, examples of their own) ----------------
+
+@pytest.mark.integration
+def test_clauses_split_an_apposition_and_a_relative_clause(annotator):
+    appos = relations.clauses(annotator.annotate("Marie Curie was born in Warsaw, the city where the Vistula River flows."))
+    assert appos == ["Marie Curie was born in Warsaw", "Warsaw is the city where the Vistula River flows"]
+    relcl = relations.clauses(annotator.annotate("The council approved the budget that the mayor proposed last spring."))
+    assert relcl == ["The council approved the budget", "the budget that the mayor proposed last spring"]
+    assert relations.clauses(annotator.annotate("The cat sat on the mat.")) == []  # one clause: nothing to split
+
+
+@pytest.mark.integration
+def test_a_description_in_the_evidence_stands_for_the_name(annotator):
+    ev = annotator.annotate("Founded by John Smith, Acme is a small company that is owned by its workers.")
+    assert check(annotator.annotate("Acme is owned by its workers."), [ev], params=RelationParams(require_verb=True)) \
+        == (True, "supported")
+    # the evidence says who owns "a small company" (= Acme): not the person the claim names
+    assert check(annotator.annotate("Acme is owned by John Smith."), [ev]) == (False, "role_mismatch")
+    off = RelationParams(descriptions=False, other_description=False)
+    assert check(annotator.annotate("Acme is owned by John Smith."), [ev], params=off)[1] != "role_mismatch"
+
+
+@pytest.mark.integration
+def test_the_passage_tells_what_a_description_names(annotator):
+    passage = annotator.annotate("Blue Moon is a 1961 song by Elvis Presley. The song topped the chart for three weeks.")
+    second = passage.view(*passage.sents[1])
+    ok = check(annotator.annotate("Blue Moon topped the chart for three weeks."), [second], passage=passage.triples,
+               params=RelationParams(require_verb=True))
+    assert ok == (True, "supported")
+    wrong = check(annotator.annotate("Blue Moon topped the chart for five weeks."), [second], passage=passage.triples)
+    assert wrong == (False, "number_mismatch")
+
+
+@pytest.mark.integration
+def test_a_heading_lends_its_names(annotator):
+    claim = annotator.annotate("DataLoader returns a list of rows by default.")
+    sentence, heading = annotator.annotate("Returns a list of rows by default."), annotator.annotate("### DataLoader")
+    assert check(claim, [sentence], context=[heading]) == (True, "supported")
+    assert check(claim, [sentence]) == (False, "entity_mismatch")
+
+
+@pytest.mark.integration
+def test_words_the_quote_lacks_are_invented(annotator):
+    claim = annotator.annotate("The bridge was painted red by volunteers from the village.")
+    ev = annotator.annotate("The bridge was built in 1820.")
+    assert relations.coverage(claim, relations.facts(ev)) < RelationParams().min_coverage
+    assert check(claim, [ev]) == (False, "not_found")
+    assert check(claim, [ev], params=RelationParams(min_coverage=0.0)) == (True, "supported")
+    said = annotator.annotate("The old bridge over the village river was painted red by volunteers in 1820.")
+    assert check(claim, [said]) == (True, "supported")
+
+
+@pytest.mark.integration
+def test_a_bare_verb_supports_nothing(annotator):
+    ev = annotator.annotate("Founded by Jane Doe, the bakery is an employee-owned business.")
+    claim = annotator.annotate("The bakery is owned by Jane Doe.")
+    assert check(claim, [ev], params=RelationParams(require_verb=True))[0] is False
+    assert check(claim, [ev], params=RelationParams(require_verb=True, bare_verbs_support=True))[0] is True
+
+
+@pytest.mark.unit
+def test_contexts_are_the_heading_and_the_list_lead_in():
+    from qa.answers import Passage
+    from qa.grounding import Evidence, _contexts
+
+    text = ("### Pools\n\nThe app uses a pool in two cases:\n\n- When serving files\n- When uploading files\n\n"
+            "Pools are shared.")
+    p = Passage(n=1, chunk_id="c", doc_id="d", source="s", text=text, start=0, end=len(text), score=1.0)
+    ev = Evidence.build([p], lambda texts: np.ones((len(texts), 4), dtype=np.float32) / 2.0)
+    singles = {s.text.strip(): i for i, s in enumerate(ev.spans) if len(s.parts) == 1}
+    ctx = _contexts(ev)
+    heading, lead = singles["### Pools"], singles["The app uses a pool in two cases:"]
+    assert ctx[singles["- When serving files"]] == ([heading], [lead])
+    assert ctx[singles["- When uploading files"]] == ([heading], [lead])
+    assert ctx[singles["Pools are shared."]] == ([heading], [])  # not a list item: the heading only
+
+
+def test_opposite_stances_with_the_same_verb_conflict():
+    from index.linguistics import default_annotator
+    from qa.relations import check
+
+    a = default_annotator()
+    ev = [a.annotate("The council voted against the new budget on Monday.")]
+    assert check(a.annotate("The council voted for the new budget."), ev) == (False, "object_mismatch")
+    assert check(a.annotate("The council voted in favour of the new budget."), ev) == (False, "object_mismatch")
+    assert check(a.annotate("The council voted against the new budget."), ev)[0]

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from starlette.concurrency import run_in_threadpool
 
 from qa.http.deps import check_generator, check_top_k, get_service, require_key
-from qa.http.models import ANSWER_ERRORS, V1_ERRORS, Answer, _Open
+from qa.http.models import ANSWER_ERRORS, V1_ERRORS, Answer, CollectionName, _Open
 from qa.http.streaming import SSE_HEADERS, _ThreadedIterator, sse, stream_body
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(require_key)], tags=["conversations"], responses=V1_ERRORS)
@@ -17,15 +17,16 @@ router = APIRouter(prefix="/v1", dependencies=[Depends(require_key)], tags=["con
 
 class NewConversation(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    collection: str | None = Field(None, description="Collection the conversation searches (default: the server's).")
-    generator: str | None = Field(None, description="local, openai, extractive (default: the server's).")
+    collection: CollectionName | None = Field(None, description="Collection the conversation searches (default: the "
+                                                                "server's).")
+    generator: StrictStr | None = Field(None, description="local, openai, extractive (default: the server's).")
 
 
 class TurnRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    question: str = Field(description="The next question; a follow-up is resolved against the earlier turns.")
-    top_k: int | None = Field(None, description="Passages to retrieve, 1-50.")
-    generator: str | None = Field(None, description="local, openai, extractive (default: the conversation's).")
+    question: StrictStr = Field(description="The next question; a follow-up is resolved against the earlier turns.")
+    top_k: StrictInt | None = Field(None, description="Passages to retrieve, 1-50.")
+    generator: StrictStr | None = Field(None, description="local, openai, extractive (default: the conversation's).")
 
 
 class ConversationInfo(_Open):
@@ -111,7 +112,8 @@ async def ask(conversation_id: str, body: TurnRequest, service=Depends(get_servi
 async def ask_stream(conversation_id: str, body: TurnRequest, service=Depends(get_service)):
     conv = await run_in_threadpool(service.conversation, conversation_id)
     top_k, generator = check_top_k(body.top_k), check_generator(service, body.generator) or conv.generator
-    events = _ThreadedIterator(lambda: conv.ask_stream(body.question, top_k=top_k, generator=generator))
+    events = _ThreadedIterator(lambda: conv.ask_stream(body.question, top_k=top_k, generator=generator),
+                               redact=service.config.redact)
     try:
         first = await events.next()  # errors before the first event get their own status
     except BaseException:
