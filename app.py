@@ -171,30 +171,29 @@ def cmd_remove(args, service) -> int:
     return 0
 
 
-def cmd_reindex(args, service) -> int:
+def _collection_job(args, service, route: str, cls, run) -> int:
+    """Re-embed or repair a collection: sent to the running server when one holds the home, else done here;
+    `cls` is the report's dataclass."""
     server = _writer(service.config)
     if server is not None:
-        from index.ingest import IngestReport
-
-        got = _forward(server, service.config, "/v1/reindex", {"collection": service.config.collection})
-        report = IngestReport(**{k: got[k] for k in IngestReport.__dataclass_fields__ if k in got})
+        got = _forward(server, service.config, route, {"collection": service.config.collection})
+        report = cls(**{k: got[k] for k in cls.__dataclass_fields__ if k in got})
     else:
-        report = service.reindex(progress=_progress("re-embedding"))
+        report = run(progress=_progress("re-embedding"))
     print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.summary())
     return 0
+
+
+def cmd_reindex(args, service) -> int:
+    from index.ingest import IngestReport
+
+    return _collection_job(args, service, "/v1/reindex", IngestReport, service.reindex)
 
 
 def cmd_repair(args, service) -> int:
-    server = _writer(service.config)
-    if server is not None:
-        from index.ingest import RepairReport
+    from index.ingest import RepairReport
 
-        got = _forward(server, service.config, "/v1/repair", {"collection": service.config.collection})
-        report = RepairReport(**{k: got[k] for k in RepairReport.__dataclass_fields__ if k in got})
-    else:
-        report = service.repair(progress=_progress("re-embedding"))
-    print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else report.summary())
-    return 0
+    return _collection_job(args, service, "/v1/repair", RepairReport, service.repair)
 
 
 def _writer(config: Config):

@@ -317,13 +317,15 @@ def grow(sizes: Sequence[int], mode: str, files_dir: Path, work: Path, questions
         for stop, n in enumerate(sorted(sizes)):
             out: dict = {"n": n, "mode": mode, "rss_start_mb": rss_start}
             files = [files_dir / f"{i // 1000:03d}" / f"f{i:06d}.txt" for i in range(have, n)]
+            before = embedder.embedded
             t0 = time.perf_counter()
             report = service.ingest(files, collection=COLLECTION)
             step_s = time.perf_counter() - t0
             ours_s += step_s
             chunks += report.chunks
             out.update(chunks=chunks, failed=report.failed, ingest_seconds=ours_s, ours_chunks_per_s=chunks / ours_s,
-                       ours_step_chunks_per_s=report.chunks / step_s, embedded_by_model_during_ingest=embedder.embedded)
+                       ours_step_chunks_per_s=report.chunks / step_s,
+                       embedded_by_model_during_ingest=embedder.embedded - before)
             out["rss_after_ingest_mb"] = rss_mb(os.getpid())[0]
             if server:
                 out["server_rss_after_ingest_mb"] = server.rss_mb()

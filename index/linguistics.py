@@ -164,6 +164,18 @@ class Annotation:
         t = self.tokens[i]
         return self.text[t.start : t.end]
 
+    def subtree(self, i: int) -> tuple[int, int]:
+        """Token index range [lo, hi] of token i's subtree (its whole phrase)."""
+        members = {i}
+        changed = True
+        while changed:
+            changed = False
+            for j, t in enumerate(self.tokens):
+                if j not in members and t.head in members and t.head != j:
+                    members.add(j)
+                    changed = True
+        return min(members), max(members)
+
     def view(self, start: int, end: int) -> "Annotation":
         """The part of this annotation inside text[start:end], offsets relative to it (pronouns keep what
         they were resolved to from the whole text)."""

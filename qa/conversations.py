@@ -38,7 +38,7 @@ import sqlite3
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
@@ -59,8 +59,9 @@ _WH_TAGS = frozenset({"WP", "WDT", "WRB", "WP$"})
 _THING_LABELS = frozenset({"ORG", "GPE", "NORP", "LOC", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE", ""})
 _WH_WORDS = r"(?:what|which|who|whom|whose|when|where|why|how)\b"
 _SKIP_LABELS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY"})
-_GROUP_LABELS = frozenset({"ORG", "NORP", "GPE"})  # "they" may stand for a country, an organisation
+_GROUP_LABELS = frozenset({"NORP", "GPE"})  # "they" may stand for a country's people
 _FINITE_TAGS = frozenset({"VBZ", "VBP", "VBD", "MD"})
+_SETTING_PREPOSITIONS = frozenset({"in", "inside", "within"})
 _DISCOURSE = frozenset({"also", "then", "ok", "okay", "well", "now"})  # leading words a follow-up may start with
 _DEMONSTRATIVES = frozenset({"that", "this", "these", "those"})
 _ARGUMENT_DEPS = frozenset({"nsubj", "nsubjpass", "dobj", "pobj", "attr"})
@@ -384,9 +385,19 @@ class Rewriter:
                             for t in fr.tokens)]
         if not spans:
             spans = [(s, e) for s, e, lab in fr.ents if lab not in _SKIP_LABELS]
-        spans = [(s, e) for s, e in spans if _replaceable(fr, s, e)]
+        spans = _whole_words(frame, [(s, e) for s, e in spans if _replaceable(fr, s, e)])
         if spans:
-            s, e = spans[-1]
+            said = {t.lemma for t in ftoks if t.pos in ("NOUN", "ADJ", "PROPN")}
+            named = bool(f_label) or any(t.pos == "PROPN" for t in ftoks) or bool(_identifiers(fragment))
+
+            def fit(span: tuple[int, int]) -> tuple:
+                inside = [t for t in fr.tokens if span[0] <= t.start < span[1]]
+                shares = any(t.lemma in said for t in inside)  # "the default timeout" for "the default max_redirects"
+                name = any(t.pos == "PROPN" for t in inside) or bool(_identifiers(frame[span[0]:span[1]]))
+                owner = bool(inside) and inside[-1].dep == "pobj" and fr.tokens[inside[-1].head].lemma == "of"
+                return (not shares, name and not named, owner, -span[0])
+
+            s, e = min(spans, key=fit)
             before = [t for t in fr.tokens if t.end <= s]
             if f_label and before and before[-1].tag == "DT" and frame[before[-1].end:s].isspace():
                 s = before[-1].start  # "the US" -> "Russia": the fragment brings its own determiner
@@ -455,6 +466,8 @@ class Rewriter:
         covered: set[int] = set()
         asked = [_ends(pa, t.head) for t in toks if t.tag in _WH_TAGS and t.dep == "det" and t.head >= 0]
         for i, t in enumerate(toks):
+            if i > 0 and t.pos in ("VERB", "ADJ", "ADV") and text[t.start:t.start + 1].isupper():
+                t = replace(t, pos="PROPN", tag="NNP")  # "What does Depends do?"
             if t.pos not in ("NOUN", "PROPN") or t.dep in ("compound", "amod") or t.lemma in _ADVERBIAL_NOUNS \
                     or not any(c.isalnum() for c in text[t.start:t.end]) or any(s <= t.start < e for s, e in asked):
                 continue  # "Which version of Starlette": what is asked for is not yet a referent
@@ -465,12 +478,20 @@ class Rewriter:
             s = chunk[0] if chunk else t.start
             e = t.end
             role = _role(t.dep)
+            if role == "pobj" and t.head >= 0 and toks[t.head].lemma in _SETTING_PREPOSITIONS:
+                role = "other"  # "in FastAPI": where the question is set, not a participant
             if i > 0 and t.tag == "NN" and not any(x.pos == "VERB" and x.lemma != "do" for x in toks) and any(
-                    x.lemma == "do" and x.start < t.start for x in toks):
-                if s == t.start:
-                    continue
+                    x.lemma == "do" and x.start < t.start for x in toks) and not any(
+                    x.lemma == "do" and x.start > t.start for x in toks):
                 i, t = i - 1, toks[i - 1]  # "does response.set_cookie use": the tagger read the verb as the noun
                 e, role = t.end, "subj"
+                j = i
+                while j > 0 and toks[j - 1].pos in ("DET", "ADJ", "NOUN", "PROPN", "PART", "NUM") and \
+                        toks[j - 1].lemma != "do":
+                    j -= 1
+                s = min(s, toks[j].start)
+                if t.pos not in ("NOUN", "PROPN"):
+                    continue
                 if t.lemma in _ADVERBIAL_NOUNS:
                     continue
             span = [x for x in toks if s <= x.start < e]
@@ -485,10 +506,14 @@ class Rewriter:
                 full = e
             if text[e:e + 2] == "()":  # "request.form()": the tagger splits the parentheses off
                 full, e = max(full, e + 2), e + 2
+            for a, b, _ in ids:  # "httpx" of "httpx.Client": the whole code name
+                if a < e <= b or a < full <= b:
+                    full, e = max(full, b), max(e, b) if a < e <= b else e
             word = text[t.start:t.end]
             code = next((sh for a, b, sh in ids if a <= t.start < b), "")
             kind = ("person" if label == "PERSON" or t.lemma in _PERSON_NOUNS
-                    else "plural" if t.tag in ("NNS", "NNPS") and not code else "thing")
+                    else "plural" if t.tag in ("NNS", "NNPS") and not code and (word.islower() or label in _GROUP_LABELS)
+                    else "thing")
             owner = toks[t.head] if t.head >= 0 else t
             if t.dep == "pobj" and owner.lemma == "of" and owner.head >= 0:
                 owner = toks[owner.head]
@@ -517,12 +542,17 @@ class Rewriter:
 
     def _pick(self, want: str, role: str, candidates: list[_Candidate], taken: set[str]) -> _Candidate | None:
         fits = [c for c in candidates if _compatible(want, c) and c.head not in taken and c.text.lower() not in taken]
-        if not fits and want == "plural":  # "How do I change them?": the documented thing the settings belong to
-            fits = [c for c in candidates if c.anchor and c.kind == "thing" and c.head not in taken]
+        if not fits and want == "plural":  # "In what order do they run?" after "... add middleware ...": a mass noun
+            fits = [c for c in candidates if c.kind == "thing" and c.head not in taken and c.text.lower() not in taken]
         if not fits:
             return None
-        return min(fits, key=lambda c: (c.source != 0, not c.topic, c.setting, not _role_match(role, c), c.depth,
+        best = min(fits, key=lambda c: (c.source != 0, not c.topic, c.setting, not _role_match(role, c), c.depth,
                                         c.source, c.start))
+        if role == "obj" and best.topic:  # "Can I raise it?": the attribute asked about, with its owner
+            owned = [c for c in fits if c is not best and best.text in c.text and not c.setting]
+            if owned:
+                return max(owned, key=lambda c: len(c.text))
+        return best
 
     def _taken(self, a: "Annotation", skip: set[int]) -> set[str]:
         """Words of the turn itself: a pronoun never stands for its own clause's subject or objects ("How did
@@ -653,6 +683,20 @@ class Rewriter:
         if tok is not None and tok.dep == "pobj" and tok.head >= 0 and pa.tokens[tok.head].lemma != "of":
             prep = pa.text[pa.tokens[tok.head].start:pa.tokens[tok.head].end].lower()
         return f"{_strip_end(text)} {prep} {best.possessive}?"
+
+
+def _whole_words(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans widened to whole words ("a sub" + "-" + "application" -> "a sub-application"), the longest of those
+    that overlap kept."""
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        while s > 0 and not text[s - 1].isspace():
+            s -= 1
+        while e < len(text) and not text[e].isspace() and text[e] not in "?!,;:":
+            e += 1
+        out.append((s, e))
+    return [x for x in dict.fromkeys(out)
+            if not any(y != x and y[0] <= x[0] and x[1] <= y[1] for y in out)]
 
 
 def _possessive(phrase: str) -> str:

@@ -112,19 +112,6 @@ def bridges(question: Annotation, passages: Sequence[tuple[Passage, Annotation]]
     return out
 
 
-def _subtree(ann: Annotation, i: int) -> tuple[int, int]:
-    """Token index range [lo, hi] of token i's subtree."""
-    members = {i}
-    changed = True
-    while changed:
-        changed = False
-        for j, t in enumerate(ann.tokens):
-            if j not in members and t.head in members and t.head != j:
-                members.add(j)
-                changed = True
-    return min(members), max(members)
-
-
 def descriptions(q: Annotation) -> list[tuple[int, int]]:
     """Character spans of the question's descriptions ("the author of Brand", "Hello Love's performer", "the
     city where X was born"), innermost first: a common noun with a prepositional phrase, a relative or
@@ -141,7 +128,7 @@ def descriptions(q: Annotation) -> list[tuple[int, int]]:
                                                       for u in q.tokens) for j in kids)
         if not (clause or named):
             continue
-        lo, hi = _subtree(q, i)
+        lo, hi = q.subtree(i)
         if not any(q.tokens[j].pos == "PROPN" for j in range(lo, hi + 1)):
             continue
         while lo < i and q.tokens[lo].tag in ("WDT", "WP", "WRB"):

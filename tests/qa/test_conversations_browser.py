@@ -4,17 +4,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from qa.conversations import ConversationStore
-from tests.conftest import ROOT
-from tests.qa.test_ui_browser import ARGS, CHROMIUM, free_port
+from tests.qa.test_ui_browser import ARGS, CHROMIUM, running_ui
 
 pytestmark = pytest.mark.browser
 
@@ -22,27 +17,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     home = tmp_path_factory.mktemp("conv-ui-home")
-    port = free_port()
-    env = {**os.environ, "GROUNDQA_HOME": str(home), "GROUNDQA_GENERATOR": "extractive"}
-    log = open(home / "app.log", "w")
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "ui", "--seed", str(ROOT / "seeds"), "--port",
-                             str(port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app exited: {(home / 'app.log').read_text()}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            time.sleep(1)
-    else:
-        proc.kill()
-        raise RuntimeError(f"app did not start: {(home / 'app.log').read_text()}")
-    yield url, home
-    proc.terminate()
-    proc.wait(timeout=30)
+    with running_ui(home, GROUNDQA_GENERATOR="extractive") as url:
+        yield url, home
 
 
 def test_two_turns_searched_for_and_thumbs_down(app, tmp_path):

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,11 +25,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    home = tmp_path_factory.mktemp("ui-home")
+@contextmanager
+def running_ui(home: Path, **env_vars: str):
+    """`qa ui --seed seeds/` on a free loopback port with its own home; yields the URL, stops it after."""
     port = free_port()
-    env = {**os.environ, "GROUNDQA_HOME": str(home)}
+    env = {**os.environ, "GROUNDQA_HOME": str(home), **env_vars}
     log = open(home / "app.log", "w")
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "ui", "--seed", str(ROOT / "seeds"), "--port", str(port)],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -45,9 +46,17 @@ def app_url(tmp_path_factory):
     else:
         proc.kill()
         raise RuntimeError(f"app did not start: {(home / 'app.log').read_text()}")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    with running_ui(tmp_path_factory.mktemp("ui-home")) as url:
+        yield url
 
 
 def test_ask_in_the_browser(app_url, tmp_path):
