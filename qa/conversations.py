@@ -59,14 +59,17 @@ _WH_TAGS = frozenset({"WP", "WDT", "WRB", "WP$"})
 _THING_LABELS = frozenset({"ORG", "GPE", "NORP", "LOC", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE", ""})
 _WH_WORDS = r"(?:what|which|who|whom|whose|when|where|why|how)\b"
 _SKIP_LABELS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY"})
+_ACTOR_LABELS = frozenset({"ORG", "GPE", "NORP"})
 _GROUP_LABELS = frozenset({"NORP", "GPE"})  # "they" may stand for a country's people
 _FINITE_TAGS = frozenset({"VBZ", "VBP", "VBD", "MD"})
+_LEFT_MODIFIERS = frozenset({"det", "amod", "compound", "nummod"})
 _SETTING_PREPOSITIONS = frozenset({"in", "inside", "within"})
 _DISCOURSE = frozenset({"also", "then", "ok", "okay", "well", "now"})  # leading words a follow-up may start with
 _DEMONSTRATIVES = frozenset({"that", "this", "these", "those"})
 _ARGUMENT_DEPS = frozenset({"nsubj", "nsubjpass", "dobj", "pobj", "attr"})
 # nouns of adverbial phrases ("by default", "in the end"), never what a pronoun stands for
-_ADVERBIAL_NOUNS = frozenset({"default", "end", "time", "way", "moment", "case", "example", "instance", "place"})
+_ADVERBIAL_NOUNS = frozenset({"default", "end", "time", "way", "moment", "case", "example", "instance", "place",
+                              "part", "rest", "lot", "number", "kind", "sort"})  # and parts/quantities of things
 # an attribute of its owner: "GZipMiddleware's minimum_size", "the value of a Secret": "it" is the owner
 _ATTRIBUTE_NOUNS = frozenset({"value", "default", "size", "name", "type", "attribute", "parameter", "argument",
                               "option", "setting", "flag", "limit", "length", "version", "status", "code"})
@@ -259,6 +262,17 @@ def _role(dep: str) -> str:
     return "poss" if dep == "poss" else "other"
 
 
+def _role_in(a: "Annotation", i: int | None) -> str:
+    """A phrase's role in its question; "in FastAPI" is where the question is set, not a participant."""
+    if i is None:
+        return "other"
+    t = a.tokens[i]
+    role = _role(t.dep)
+    if role == "pobj" and t.head >= 0 and a.tokens[t.head].lemma in _SETTING_PREPOSITIONS:
+        return "other"
+    return role
+
+
 def _compatible(want: str, c: _Candidate) -> bool:
     if want == "person":
         return c.kind == "person"
@@ -342,8 +356,8 @@ class Rewriter:
         if not body:
             return previous
         fa = self.annotator.annotate(body)
+        previous = frame = self._without_appended(previous)  # an earlier ", to what end" is not part of the frame
         if any(t.tag in _WH_TAGS for t in fa.tokens):  # "By advocating what?", "To what end?": continues the frame
-            frame = self._without_appended(previous)
             if fa.tokens[0].tag in _WH_TAGS:  # "Why?", "Which one?": both asked
                 return f"{frame}? {_cap(body)}"
             return f"{frame}, {body[:1].lower() + body[1:] if not _keeps_case(body) else body}"
@@ -372,11 +386,12 @@ class Rewriter:
                     return f"{frame[:s]}{self._one(fragment, fa, frame, fr, s, e)}{frame[e:]}".strip()
             return f"{frame} {fragment}"
         # a noun phrase: replace the frame's phrase of the same entity type, or with the same head noun
-        f_label = next((lab for _, _, lab in fa.ents), "")
+        f_label = next((lab for s, e, lab in fa.ents if not fragment[s:e].islower()), "")  # not "asyncio"
         f_head = next((t.lemma for t in ftoks if t.dep == "ROOT"), "")
         spans: list[tuple[int, int]] = []
-        if f_label:
-            spans = [(s, e) for s, e, lab in fr.ents if lab == f_label]
+        if f_label:  # "And the European Commission?" after "... has the UK pledged ...": an actor for an actor
+            spans = [(s, e) for s, e, lab in fr.ents if lab == f_label] or [
+                (s, e) for s, e, lab in fr.ents if f_label in _ACTOR_LABELS and lab in _ACTOR_LABELS]
         if not spans and f_head:
             spans = [(s, e) for s, e in fr.chunks if any(t.lemma == f_head and s <= t.start < e for t in fr.tokens)]
         if not spans:
@@ -395,7 +410,8 @@ class Rewriter:
                 shares = any(t.lemma in said for t in inside)  # "the default timeout" for "the default max_redirects"
                 name = any(t.pos == "PROPN" for t in inside) or bool(_identifiers(frame[span[0]:span[1]]))
                 owner = bool(inside) and inside[-1].dep == "pobj" and fr.tokens[inside[-1].head].lemma == "of"
-                return (not shares, name and not named, owner, -span[0])
+                subject = any(t.dep in ("nsubj", "nsubjpass") for t in inside)
+                return (not shares, name and not named, owner, named and not subject, -span[0])
 
             s, e = min(spans, key=fit)
             before = [t for t in fr.tokens if t.end <= s]
@@ -476,11 +492,14 @@ class Rewriter:
                 continue
             chunk = next(((s, e) for s, e in pa.chunks if s <= t.start and t.end == e), None)
             s = chunk[0] if chunk else t.start
+            j = i  # "the Secret class" in "the Secret class's value": its own determiner and modifiers
+            while chunk is None and j > 0 and toks[j - 1].head == i and toks[j - 1].dep in _LEFT_MODIFIERS:
+                j -= 1
+                s = toks[j].start
             e = t.end
-            role = _role(t.dep)
-            if role == "pobj" and t.head >= 0 and toks[t.head].lemma in _SETTING_PREPOSITIONS:
-                role = "other"  # "in FastAPI": where the question is set, not a participant
-            if i > 0 and t.tag == "NN" and not any(x.pos == "VERB" and x.lemma != "do" for x in toks) and any(
+            role = _role_in(pa, i)
+            if i > 0 and t.tag == "NN" and t.dep != "pobj" and toks[i - 1].pos in ("NOUN", "PROPN") and not any(
+                    x.pos == "VERB" and x.lemma != "do" for x in toks) and any(
                     x.lemma == "do" and x.start < t.start for x in toks) and not any(
                     x.lemma == "do" and x.start > t.start for x in toks):
                 i, t = i - 1, toks[i - 1]  # "does response.set_cookie use": the tagger read the verb as the noun
@@ -512,7 +531,8 @@ class Rewriter:
             word = text[t.start:t.end]
             code = next((sh for a, b, sh in ids if a <= t.start < b), "")
             kind = ("person" if label == "PERSON" or t.lemma in _PERSON_NOUNS
-                    else "plural" if t.tag in ("NNS", "NNPS") and not code and (word.islower() or label in _GROUP_LABELS)
+                    else "plural" if t.tag in ("NNS", "NNPS") and not code
+                    and (word.islower() or label in _GROUP_LABELS)
                     else "thing")
             owner = toks[t.head] if t.head >= 0 else t
             if t.dep == "pobj" and owner.lemma == "of" and owner.head >= 0:
@@ -536,18 +556,22 @@ class Rewriter:
             depth = _depth(pa, tok) if tok is not None else 9
             owner = re.search(r"(\S+)['’]s $", text[:s])  # "StreamingResponse's status_code": with its owner
             s = owner.start() if owner and _shape(owner.group(1)) else s
-            out.append(_Candidate(text[s:e], text[s:e], "thing", "", _role(dep) if dep != "ROOT" else "subj", depth,
+            role = _role_in(pa, tok) if dep != "ROOT" else "subj"
+            out.append(_Candidate(text[s:e], text[s:e], "thing", "", role, depth,
                                   False, True, sh == "setting", source, s, text[s:e].lower()))
         return out
 
     def _pick(self, want: str, role: str, candidates: list[_Candidate], taken: set[str]) -> _Candidate | None:
         fits = [c for c in candidates if _compatible(want, c) and c.head not in taken and c.text.lower() not in taken]
         if not fits and want == "plural":  # "In what order do they run?" after "... add middleware ...": a mass noun
-            fits = [c for c in candidates if c.kind == "thing" and c.head not in taken and c.text.lower() not in taken]
+            # or a name, never a phrase counted as one ("any peace deal")
+            fits = [c for c in candidates if c.kind == "thing" and c.head not in taken and c.text.lower() not in taken
+                    and not re.match(r"(?:the|a|an|any|every|each|one|this|that)\b", c.text, re.I)]
         if not fits:
             return None
-        best = min(fits, key=lambda c: (c.source != 0, not c.topic, c.setting, not _role_match(role, c), c.depth,
-                                        c.source, c.start))
+        parallel = want != "person"  # a person pronoun ("according to him") is the main clause's person
+        best = min(fits, key=lambda c: (c.source != 0, not c.topic, c.setting, parallel and not _role_match(role, c),
+                                        c.depth, c.source, c.start))
         if role == "obj" and best.topic:  # "Can I raise it?": the attribute asked about, with its owner
             owned = [c for c in fits if c is not best and best.text in c.text and not c.setting]
             if owned:
@@ -567,11 +591,10 @@ class Rewriter:
     def _pronouns(self, text: str, history: Sequence[HistoryTurn]) -> str | None:
         a = self.annotator.annotate(text)
         kinds = _pronoun_kinds()
-        inside = {(c.start, c.end) for c in a.corefs  # resolved within the turn, not to its own question word
-                  if not re.match(_WH_WORDS, c.antecedent.text, re.I)}
+        inside = {(c.start, c.end) for c in a.corefs if _within(a, c)}
         targets = [(i, t) for i, t in enumerate(a.tokens)
                    if (t.pos == "PRON" and t.tag in ("PRP", "PRP$") and text[t.start:t.end].lower() in kinds
-                       and (t.start, t.end) not in inside)
+                       and (t.start, t.end) not in inside and not _bound_inside(a, i))
                    or (t.lemma in ("that", "this") and t.pos == "PRON" and t.dep in _ARGUMENT_DEPS)]
         if not targets:
             return None
@@ -697,6 +720,38 @@ def _whole_words(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int
         out.append((s, e))
     return [x for x in dict.fromkeys(out)
             if not any(y != x and y[0] <= x[0] and x[1] <= y[1] for y in out)]
+
+
+def _bound_inside(a: "Annotation", i: int) -> bool:
+    """A pronoun that stands for a phrase of its own turn: "the app and its routes", or in a subordinate clause
+    after the turn's named subject ("Will Starlette serve requests before it has run?")."""
+    toks = a.tokens
+    head = toks[i].head
+    if 0 <= head < len(toks) and toks[head].dep == "conj" and toks[i].tag == "PRP$":
+        return True
+    j, seen = i, set()
+    while 0 <= toks[j].head < len(toks) and toks[j].head != j and j not in seen:
+        seen.add(j)
+        j = toks[j].head
+        if toks[j].pos in ("VERB", "AUX") and toks[j].dep in ("advcl", "ccomp", "relcl", "conj"):
+            root = toks[j].head
+            return any(t.head == root and t.dep in ("nsubj", "nsubjpass") and t.start < toks[i].start
+                       and (t.pos == "PROPN" or _shape(a.text[t.start:t.end])) for t in toks)
+    return False
+
+
+def _within(a: "Annotation", c) -> bool:
+    """Whether a pronoun the parser resolved inside the turn stands for that phrase rather than for something
+    earlier: only for the turn's own subject or a name ("Will Starlette serve requests before it has run?"), never
+    for its question word or an object ("How do I set the max-age for its files?": its = the earlier topic)."""
+    if re.match(_WH_WORDS, c.antecedent.text, re.I):
+        return False
+    heads = set(c.antecedent.heads)
+    pron = next((t for t in a.tokens if t.start == c.start), None)
+    if pron is not None and 0 <= pron.head < len(a.tokens) and a.tokens[pron.head].dep == "conj":
+        return True  # "the app and its routes"
+    return any(t.lemma in heads and (t.dep in ("nsubj", "nsubjpass") or t.pos == "PROPN") and t.end <= c.start
+               for t in a.tokens)
 
 
 def _possessive(phrase: str) -> str:

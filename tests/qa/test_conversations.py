@@ -6,8 +6,8 @@ import pytest
 
 from evals.datasets import parse_example
 from qa.answers import Answer, Citation
-from qa.conversations import (ConversationStore, HistoryTurn, Rewriter, Turn, acceptable, answer_from_dict,
-                              export_items)
+from qa.conversations import (ConversationStore, HistoryTurn, Rewrite, Rewriter, Turn, acceptable,
+                              answer_from_dict, export_items)
 from qa.errors import InvalidInput, NotFound
 from qa.service import Service
 from tests.conftest import SEED_FILE
@@ -188,11 +188,36 @@ H = HistoryTurn
      "Who drafted the merger proposal?"),
     ("And how do I set a cache header?", [H("How do I mount static files with StaticFiles?")],
      "How do I set a cache header with StaticFiles?"),
+    # a name replaces the frame's actor (its subject), and an earlier turn's appended ", despite what ..." goes
+    ("And the European Commission?", [H("How much aid has the UK pledged to Ukraine?")],
+     "How much aid has the European Commission pledged to Ukraine?"),
+    ("And in 2020?", [H("Which countries signed the accord in 2019, despite what objections?")],
+     "Which countries signed the accord in 2020?"),
+    # an object pronoun after an attribute question takes the attribute with its owner; "in X" is only the setting
+    ("Can I raise it?", [H("What is the default pool limit of httpx.Client?")],
+     "Can I raise the default pool limit of httpx.Client?"),
+    ("Can I use it in a WebSocket route?", [H("What does Depends do in FastAPI?")],
+     "Can I use Depends in a WebSocket route?"),
+    # a person pronoun is the main clause's person, whatever its own role
+    ("Is the deal fair, according to her?", [H("What did Angela Merkel tell Boris Johnson about the deal?")],
+     "Is the deal fair, according to Angela Merkel?"),
+    # a possessive the parser tied to the turn's own object stands for the earlier topic
+    ("How do I set the Cache-Control max-age for its files?", [H("Does Mount check that the path exists?")],
+     "How do I set the Cache-Control max-age for Mount's files?"),
 ])
 def test_follow_ups_of_each_kind_get_their_referents(question, history, expected):
     rw = Rewriter().rewrite(question, history)
     assert (rw.standalone, rw.method) == (expected, "deterministic")
     assert "`" not in rw.standalone
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("question", [
+    "How do I configure the app and its routes?",  # its = the app
+    "Will Uvicorn accept connections before it has loaded the app?",  # it = Uvicorn
+])
+def test_a_pronoun_that_stands_for_a_phrase_of_its_own_turn_is_left(question):
+    assert Rewriter().rewrite(question, [H("What does Mount do?")]) == Rewrite(question, "unchanged")
 
 
 @pytest.mark.integration
@@ -205,6 +230,17 @@ def test_each_turn_builds_on_the_previous_turn_rewritten():
         out.append(rw.standalone)
     assert out[1] == "What does StreamingResponse's status_code default to?"
     assert out[2] == "Can I change StreamingResponse's status_code?"  # what the previous turn asked about
+
+
+@pytest.mark.integration
+def test_a_rewrite_adds_nothing_that_does_not_agree():
+    # "them" (plural) has no plural antecedent: left as asked rather than filled with "any trade deal"
+    rw = Rewriter().rewrite("Did the union agree to them?",
+                            [H("What did the minister say must be part of any trade deal?")])
+    assert rw == Rewrite("Did the union agree to them?", "unchanged")
+    # two pronouns in one turn stand for two different things
+    rw = Rewriter().rewrite("Which algorithm does it use to encrypt it?", [H("How do I get the Secret class's value?")])
+    assert rw.standalone == "Which algorithm does the Secret class use to encrypt the Secret class's value?"
 
 
 @pytest.mark.unit
