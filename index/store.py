@@ -258,12 +258,9 @@ class ChromaStore:
     @_faults(retry=True)
     def query(self, name, vector, k) -> list[Hit]:
         with self._rw.read():
-            col = self._get(name)
-            n = col.count()
-            if n == 0:
-                return []
-            res = col.query(
-                query_embeddings=[list(vector)], n_results=min(k, n), include=["documents", "metadatas", "distances"]
+            col = self._get(name)  # no count() first: it costs time linear in the collection's size, and Chroma
+            res = col.query(       # returns what it has when asked for more (an empty collection: nothing)
+                query_embeddings=[list(vector)], n_results=k, include=["documents", "metadatas", "distances"]
             )
         hits = []
         for cid, text, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0]):
