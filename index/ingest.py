@@ -89,7 +89,8 @@ class _Prepared:
 
 class Indexer:
     def __init__(self, embedder: Embedder, store: Store, manifests: Manifests, chunk_chars: int = 700,
-                 overlap_sentences: int = 1, batch_chunks: int = 256):
+                 overlap_sentences: int = 1, batch_chunks: int = 256, annotate: bool = False):
+        self.annotate = annotate  # parse each chunk now (index/linguistics.py), stored with the collection
         self.embedder = embedder
         self.store = store
         self.manifests = manifests
@@ -198,6 +199,10 @@ class Indexer:
             self._undo(manifest, collection, changes)
             raise
         self.store.delete_chunks(collection, [i for c in changes for i in c.stale_ids])
+        if self.annotate:  # the sentence/entity/relation parse questions need, made once here rather than on the
+            from index.linguistics import default_annotator  # first retrieval of each chunk (bench/README.md)
+
+            default_annotator().annotate_many([c.text for c in chunks], manifest)
         manifest.finish([c.source for c in changes])
 
     def _undo(self, manifest: Manifest, collection: str, changes: list[Change]) -> None:

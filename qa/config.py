@@ -55,6 +55,7 @@ class Config:
     max_turns: int = 50  # turns per saved conversation (qa/conversations.py)
     max_history_chars: int = 2000  # characters of earlier turns a follow-up is resolved against
     rewrite_with_model: bool = False  # let the local model propose follow-up rewrites (checked; deterministic otherwise)
+    annotate_at_ingest: bool = True  # parse chunks (spaCy) when they are indexed, not on their first retrieval
     log: str = ""  # GROUNDQA_LOG=json: one JSON line per HTTP request on stderr (route, status, answer_id, timings)
     log_questions: bool = False  # GROUNDQA_LOG_QUESTIONS=1: those lines include the question text
     otel_endpoint: str | None = None  # OTEL_EXPORTER_OTLP_ENDPOINT: OpenTelemetry spans per answer (extra `otel`)

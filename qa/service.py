@@ -86,7 +86,8 @@ class Service:
             store = ChromaStore(url=config.chroma_url) if config.chroma_url else ChromaStore(path=config.chroma_path)
         self.store = store
         self.manifests = Manifests(config.manifest_path)
-        self.indexer = Indexer(self.embedder, self.store, self.manifests, chunk_chars=config.chunk_chars)
+        self.indexer = Indexer(self.embedder, self.store, self.manifests, chunk_chars=config.chunk_chars,
+                               annotate=config.annotate_at_ingest)
         self.retriever = retriever or build_retriever(config.retrieval, self.embedder, self.store, self.manifests,
                                                        config.fusion)
         self._prepared: set[str] = set()

@@ -112,3 +112,22 @@ def test_a_persistent_store_spares_reparsing(annotator, tmp_path):
     second = Annotator(store=Manifest(tmp_path / "m.sqlite"))
     assert second.annotate(SEED) == ann and second.parsed == 0 and second._nlp is None
     assert text_key(SEED) in store.get_annotations([text_key(SEED), "other"])
+
+
+def test_chunks_are_parsed_at_ingest_and_stored_with_the_collection(tmp_path):
+    import qa
+    from index.linguistics import Annotator
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("The council voted against the budget. It meets again in May.\n")
+    service = qa.open(home=tmp_path / "home", generator="extractive")  # annotate_at_ingest is the default
+    service.ingest([docs])
+    manifest = service.manifests("default")
+    assert manifest.count_annotations() >= 1
+    fresh = Annotator()  # a new process's parser: the stored parse is read back, the chunk is not parsed again
+    fresh.annotate_many([service.store.all_chunks("default")[0].text], manifest)
+    assert fresh.parsed == 0
+    off = qa.open(home=tmp_path / "home-off", generator="extractive", annotate_at_ingest=False)
+    off.ingest([docs])
+    assert off.manifests("default").count_annotations() == 0  # parsed on first retrieval instead
