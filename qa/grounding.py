@@ -111,9 +111,13 @@ class Evidence:
                         owners.append(i)
         encoded = encode([s.text for s in singles] + clauses) if singles else np.zeros((0, 1))
         vectors, clause_vectors = encoded[: len(singles)], encoded[len(singles) :]
+        # list items and table rows are facts of their own (one parameter each): never paired into one quote
+        items = {(p.n, p.start + a, p.start + b) for p in passages for a, b, kind in (p.units or ())
+                 if kind in ("list_item", "table_row")}
         pairs = []
         for i, (a, b) in enumerate(zip(singles, singles[1:])):
-            if a.passage == b.passage and (i + 1) in follows:
+            if a.passage == b.passage and (i + 1) in follows and (b.passage, b.start, b.end) not in items \
+                    and (a.passage, a.start, a.end) not in items:
                 p = next(x for x in passages if x.n == a.passage)
                 text = p.text[a.start - p.start : b.end - p.start]
                 pairs.append(Span(a.passage, a.start, b.end, text, a.terms | b.terms, a.parts + b.parts,

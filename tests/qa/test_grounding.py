@@ -293,3 +293,17 @@ def test_a_generated_answer_gives_way_to_the_extractive_one_when_it_cannot_be_tr
     assert g.needs_fallback(invented, extract, q, ev)  # most of it unsupported
     elsewhere = g.verify("Mayor Okafor said the budget would fund two new schools.", ev, q)
     assert elsewhere[0].kept and g.needs_fallback(elsewhere, extract, q, ev)  # true, but not what was asked
+
+
+def test_list_items_are_never_paired_into_one_quote():
+    text = ("The following arguments are supported.\n"
+            "* `allow_origins` - A list of origins that may make requests.\n"
+            "* `allow_methods` - A list of methods. Defaults to `['GET']`.\n")
+    first = text.index("* `allow_origins`")
+    second = text.index("* `allow_methods`")
+    units = ((0, first - 1, "prose"), (first, second - 1, "list_item"), (second, len(text) - 1, "list_item"))
+    p = Passage(1, "c1", "d1", "args.md", text, 0, len(text), 0.8, units=units)
+    ev = grounder().evidence([p])
+    pairs = [s.text for s in ev.spans if len(s.parts) > 1]
+    assert not any("allow_origins" in t and "allow_methods" in t for t in pairs)  # another parameter's default
+    assert all("* `" not in t for t in pairs)
