@@ -74,6 +74,9 @@ class Trace:
                      + ")  features: " + ", ".join(f"{k}={v:g}" for k, v in d["features"].items()))
         if self.raw_text:
             lines.append(f"Generator wrote: {self.raw_text!r}")
+        if self.fallback:
+            lines.append(f"Fallback: {self.fallback} (nothing the generator wrote was kept as the answer; the "
+                         "sentences below are the passages' own)")
         for s in self.sentences:
             lines.append(f"  {'kept' if s['supported'] and s['relevant'] else 'cut '} support {s['support']:.3f} "
                          f"{s['reason'] or '-'}: {s['text']!r} -> {s['chunk_ids']}")
