@@ -113,15 +113,8 @@ def _pronoun_kinds() -> dict[str, str]:
 
 def _ends(a: "Annotation", i: int) -> tuple[int, int]:
     """Character span of token i's subtree (its whole phrase)."""
-    kids = {i}
-    changed = True
-    while changed:
-        changed = False
-        for j, t in enumerate(a.tokens):
-            if j not in kids and t.head in kids and t.head != j:
-                kids.add(j)
-                changed = True
-    return a.tokens[min(kids)].start, a.tokens[max(kids)].end
+    lo, hi = a.subtree(i)
+    return a.tokens[lo].start, a.tokens[hi].end
 
 
 def _strip_end(text: str) -> str:

@@ -10,6 +10,8 @@ import logging
 import threading
 from typing import Any, AsyncIterator, Callable, Iterator
 
+from fastapi.responses import StreamingResponse
+
 from qa.errors import QAError
 
 log = logging.getLogger("groundqa.http")
@@ -73,18 +75,34 @@ def sse(data: Any, event: str | None = None) -> str:
     return f"{head}data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-async def event_stream(service, question: str, collection: str | None, top_k: int | None,
-                       generator: str | None, trace: bool = False) -> tuple[Any, _ThreadedIterator]:
-    """Start answering in a worker thread; errors before the first event (bad question, no collection)
-    are raised here, so they get their own HTTP status rather than an error event."""
-    events = _ThreadedIterator(lambda: service.ask_stream(question, collection, top_k=top_k, generator=generator,
-                                                          trace=trace), redact=service.config.redact)
+async def started(make: Callable[[], Any], redact: Callable[[str], str]) -> tuple[Any, _ThreadedIterator]:
+    """Start `make()` (a blocking iterator of events) in a worker thread; errors before the first event (bad
+    question, no collection) are raised here, so they get their own HTTP status rather than an error event."""
+    events = _ThreadedIterator(make, redact=redact)
     try:
         first = await events.next()
     except BaseException:
         events.cancel()
         raise
     return first, events
+
+
+async def event_stream(service, question: str, collection: str | None, top_k: int | None,
+                       generator: str | None, trace: bool = False) -> tuple[Any, _ThreadedIterator]:
+    """`service.ask_stream` started in a worker thread (see `started`)."""
+    return await started(lambda: service.ask_stream(question, collection, top_k=top_k, generator=generator,
+                                                    trace=trace), service.config.redact)
+
+
+def answer_events(first: Any, events: _ThreadedIterator) -> StreamingResponse:
+    """The SSE response of an ask stream: `token` drafts, then one `answer` (the answer JSON), or one `error`."""
+    def render(event) -> str:
+        if event.kind == "token":
+            return sse({"text": event.text}, "token")
+        return sse(event.answer.to_dict(), "answer")
+
+    body = stream_body(first, events, render, lambda exc: sse(exc.to_dict(), "error"))
+    return StreamingResponse(body, media_type="text/event-stream", headers=SSE_HEADERS)
 
 
 async def stream_body(first: Any, events: _ThreadedIterator, render: Callable[[Any], str | None],

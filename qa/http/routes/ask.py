@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from qa.http.deps import check_generator, check_top_k, get_service, require_key
 from qa.http.models import ANSWER_ERRORS, V1_ERRORS, Answer, AskRequest
-from qa.http.streaming import SSE_HEADERS, event_stream, sse, stream_body
+from qa.http.streaming import answer_events, event_stream
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(require_key)], tags=["questions"],
                    responses={**V1_ERRORS, **ANSWER_ERRORS})
@@ -31,11 +31,4 @@ async def ask_stream(body: AskRequest, service=Depends(get_service)):
     generator = check_generator(service, body.generator)
     first, events = await event_stream(service, body.question, body.collection, check_top_k(body.top_k), generator,
                                        trace=body.trace)
-
-    def render(event) -> str:
-        if event.kind == "token":
-            return sse({"text": event.text}, "token")
-        return sse(event.answer.to_dict(), "answer")
-
-    body_iter = stream_body(first, events, render, lambda exc: sse(exc.to_dict(), "error"))
-    return StreamingResponse(body_iter, media_type="text/event-stream", headers=SSE_HEADERS)
+    return answer_events(first, events)

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from qa.http.deps import check_generator, check_top_k, get_service, require_key
 from qa.http.models import ANSWER_ERRORS, V1_ERRORS, Answer, CollectionName, _Open
-from qa.http.streaming import SSE_HEADERS, _ThreadedIterator, sse, stream_body
+from qa.http.streaming import answer_events, started
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(require_key)], tags=["conversations"], responses=V1_ERRORS)
 
@@ -112,18 +112,6 @@ async def ask(conversation_id: str, body: TurnRequest, service=Depends(get_servi
 async def ask_stream(conversation_id: str, body: TurnRequest, service=Depends(get_service)):
     conv = await run_in_threadpool(service.conversation, conversation_id)
     top_k, generator = check_top_k(body.top_k), check_generator(service, body.generator) or conv.generator
-    events = _ThreadedIterator(lambda: conv.ask_stream(body.question, top_k=top_k, generator=generator),
-                               redact=service.config.redact)
-    try:
-        first = await events.next()  # errors before the first event get their own status
-    except BaseException:
-        events.cancel()
-        raise
-
-    def render(event) -> str:
-        if event.kind == "token":
-            return sse({"text": event.text}, "token")
-        return sse(event.answer.to_dict(), "answer")
-
-    body_iter = stream_body(first, events, render, lambda exc: sse(exc.to_dict(), "error"))
-    return StreamingResponse(body_iter, media_type="text/event-stream", headers=SSE_HEADERS)
+    first, events = await started(lambda: conv.ask_stream(body.question, top_k=top_k, generator=generator),
+                                  service.config.redact)
+    return answer_events(first, events)
