@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from evals.datasets import DATA, json_lines
+from evals.datasets import DATA, unique_items
 from evals.metrics import MetricResult
 from evals.splits import SPLIT_CHOICES, check_split
 from qa.errors import InvalidInput, PathNotFound
@@ -99,16 +99,7 @@ def load_claims(path: str | Path | None = None, split: str = "test") -> list[Cla
     path = Path(path) if path else CLAIMS_FILE
     if not path.is_file():
         raise PathNotFound(f"Claims file not found: {path}. It ships as evals/data/claims.jsonl.")
-    items: list[ClaimItem] = []
-    seen: set[str] = set()
-    for i, obj in json_lines(path, "Each line must be one JSON object."):
-        item = parse_claim(obj, f"{path}:{i}")
-        if item.id in seen:
-            raise InvalidInput(f"{path}:{i}: duplicate id {item.id!r}. Give every claim its own id.")
-        seen.add(item.id)
-        items.append(item)
-    if not items:
-        raise InvalidInput(f"{path} has no claims. Add one JSON object per line.")
+    items: list[ClaimItem] = unique_items(path, parse_claim, "claim", "Each line must be one JSON object.")
     return items if split == "all" else [it for it in items if it.split == split]
 
 

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from evals import metrics as M
-from evals.datasets import DATA, Example, docs_documents, json_lines, parse_example, seed_documents
+from evals.datasets import DATA, Example, docs_documents, parse_example, seed_documents, unique_items
 from evals.splits import SPLITS, check_split
 from qa.errors import GeneratorError, InvalidInput, PathNotFound
 
@@ -107,16 +107,8 @@ def load_conversations(path: str | Path | None = None, split: str = "test") -> l
     if not path.is_file():
         raise PathNotFound(f"Conversations file not found: {path}. It ships as evals/data/conversations.jsonl; "
                            "restore it with `git checkout -- evals/data`.")
-    items: list[ConversationItem] = []
-    seen: set[str] = set()
-    for i, obj in json_lines(path, "Each line must be one JSON object (one conversation)."):
-        item = parse_conversation(obj, f"{path}:{i}")
-        if item.id in seen:
-            raise InvalidInput(f"{path}:{i}: duplicate id {item.id!r}. Give every conversation its own id.")
-        seen.add(item.id)
-        items.append(item)
-    if not items:
-        raise InvalidInput(f"{path} has no conversations. Add one JSON object per line.")
+    items: list[ConversationItem] = unique_items(path, parse_conversation, "conversation",
+                                                 "Each line must be one JSON object (one conversation).")
     return items if split == "all" else [c for c in items if c.split == split]
 
 

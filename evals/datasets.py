@@ -21,7 +21,7 @@ import os
 import random
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from evals.splits import SPLITS, check_split, hash_split
 from index.chunking import split_sentences
@@ -137,6 +137,22 @@ def json_lines(path: Path, fix: str):
             yield i, json.loads(line)
         except json.JSONDecodeError as exc:
             raise InvalidInput(f"{path}:{i}: not valid JSON ({exc.msg}). {fix}") from None
+
+
+def unique_items(path: Path, parse: Callable[[object, str], Any], noun: str, shape: str) -> list:
+    """Each line of a JSONL file parsed with `parse(obj, where)`; ids must be unique and the file non-empty
+    (`noun` names an item in the messages: "claim", "conversation")."""
+    items: list = []
+    seen: set[str] = set()
+    for i, obj in json_lines(path, shape):
+        item = parse(obj, f"{path}:{i}")
+        if item.id in seen:
+            raise InvalidInput(f"{path}:{i}: duplicate id {item.id!r}. Give every {noun} its own id.")
+        seen.add(item.id)
+        items.append(item)
+    if not items:
+        raise InvalidInput(f"{path} has no {noun}s. Add one JSON object per line.")
+    return items
 
 
 def read_jsonl(path: str | Path, default_split: str | Callable[[str], str] = "tune") -> tuple[list[Example], bool]:
