@@ -22,35 +22,55 @@ def home(tmp_path_factory):
     return home
 
 
-def test_two_turns_in_the_terminal_chat(home):
-    import pexpect
+# Driven from a fresh Python process: forking a pseudo-terminal from the pytest process, after the browser and
+# server tests have left threads and hundreds of descriptors in it, sometimes lost the child's output.
+DRIVE = r"""
+import json, os, sys, pexpect
+root, home = sys.argv[1], sys.argv[2]
+env = {**os.environ, "GROUNDQA_HOME": home, "GROUNDQA_GENERATOR": "extractive", "TERM": "dumb"}
+chat = pexpect.spawn(sys.executable, [os.path.join(root, "app.py"), "chat"], cwd=root, env=env, encoding="utf-8",
+                     timeout=300)
+seen = {}
+try:
+    chat.expect(r"conversation (\w+) on 'default'")
+    seen["cid"] = chat.match.group(1)
+    chat.expect("you> ")
+    chat.sendline("How did the US vote?")
+    chat.expect("groundqa> ")
+    chat.expect("you> ")
+    seen["first"] = chat.before
+    chat.sendline("And on its own resolution?")
+    chat.expect("Searched for: How did the US vote on its own resolution\\?")
+    chat.expect("you> ")
+    seen["second"] = chat.before
+    chat.sendline("/sources")
+    chat.expect("you> ")
+    seen["sources"] = chat.before
+    chat.sendline("/new")
+    chat.expect(r"New conversation (\w+)\.")
+    seen["new_cid"] = chat.match.group(1)
+    chat.sendline("/quit")
+    chat.expect(pexpect.EOF)
+finally:
+    chat.close()
+seen["exit"] = chat.exitstatus
+print(json.dumps(seen))
+"""
 
-    env = {**os.environ, "GROUNDQA_HOME": str(home), "GROUNDQA_GENERATOR": "extractive", "TERM": "dumb"}
-    chat = pexpect.spawn(sys.executable, [str(ROOT / "app.py"), "chat"], cwd=str(ROOT), env=env, encoding="utf-8",
-                         timeout=300)
-    try:
-        chat.expect(r"conversation (\w+) on 'default'")
-        cid = chat.match.group(1)
-        chat.expect("you> ")
-        chat.sendline("How did the US vote?")
-        chat.expect("groundqa> ")
-        chat.expect("you> ")
-        assert "against it" in chat.before
-        chat.sendline("And on its own resolution?")
-        chat.expect("Searched for: How did the US vote on its own resolution\\?")
-        chat.expect("you> ")
-        assert "abstain" in chat.before
-        chat.sendline("/sources")
-        chat.expect("you> ")
-        assert "The US ultimately chose to abstain from the final vote on its own resolution." in chat.before
-        chat.sendline("/new")
-        chat.expect(r"New conversation (\w+)\.")
-        assert chat.match.group(1) != cid
-        chat.sendline("/quit")
-        chat.expect(pexpect.EOF)
-    finally:
-        chat.close()
-    assert chat.exitstatus == 0
+
+def test_two_turns_in_the_terminal_chat(home):
+    import subprocess
+
+    pytest.importorskip("pexpect")
+    done = subprocess.run([sys.executable, "-c", DRIVE, str(ROOT), str(home)], capture_output=True, text=True,
+                          timeout=900, env={**os.environ})
+    assert done.returncode == 0, done.stdout + done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "against it" in seen["first"]
+    assert "abstain" in seen["second"]
+    assert "The US ultimately chose to abstain from the final vote on its own resolution." in seen["sources"]
+    assert seen["new_cid"] != seen["cid"]
+    assert seen["exit"] == 0
     assert (home / "chat_history").read_text().count("How did the US vote?") == 1
 
 
