@@ -77,13 +77,9 @@ def question_entities(question: str) -> list[str]:
     return list(dict.fromkeys(ann.text[s:e] for s, e, label in ann.ents if label in ASKED_LABELS))
 
 
-def one_side_missing(question: str, evidence: "Evidence") -> bool:
-    """A comparison of two named things ("Which was formed first, X or Y?", "Are X and Y both Z?") where no
-    retrieved sentence states one side's date, number or category: answering from one side would be a guess."""
-    from qa.compare import comparison, decide
-
-    cmp = comparison(question)
-    return bool(cmp and decide(cmp, evidence).missing)
+COMPARISON_DOC = ("A comparison of two named things (\"Which was formed first, X or Y?\", \"Are X and Y both Z?\") "
+                  "where no retrieved sentence states one side's date, number or category: answering from one side "
+                  "would be a guess (qa/compare.py).")
 
 
 RuleCheck = Callable[[str, "Evidence"], bool]
@@ -92,8 +88,7 @@ RULES: dict[str, tuple[Unit, RuleCheck | None]] = {
     "unmentioned": (Unit("unmentioned", "rule", "The question names an entity (spaCy NER: person, place, "
                          "organisation, work, event, law, product, date) whose words no retrieved passage has.",
                          "not_mentioned"), None),
-    "comparison": (Unit("comparison", "rule", one_side_missing.__doc__ or "", "comparison_side_missing"),
-                   one_side_missing),
+    "comparison": (Unit("comparison", "rule", COMPARISON_DOC, "comparison_side_missing"), None),
     "type_absent": (Unit("type_absent", "rule", type_absent.__doc__ or "", "no_expected_answer_type"), type_absent),
     "role_conflict": (Unit("role_conflict", "rule", role_conflict.__doc__ or "", "role_mismatch"), role_conflict),
     "answerability": (Unit("answerability", "rule", "The calibrated refusal model's probability is below its threshold "
@@ -177,20 +172,12 @@ class Switches:
         return name not in self.disabled
 
 
-def first_refusal(question: str, evidence: "Evidence", switches: Switches, low_answerability: bool,
-                  unmentioned: list[str]) -> str | None:
+def first_refusal(question: str, evidence: "Evidence", switches: Switches, decided: dict[str, bool]) -> str | None:
     """The name of the first refusal rule that fires, in the order of RULES (the specific reasons first, the
-    calibrated model last), or None to answer."""
+    calibrated model last), or None to answer. Rules without a check of their own (the refusal model, unmentioned
+    entities, comparisons) are decided by the grounder from what it computed anyway: `decided[name]`."""
     for name, (_, check) in RULES.items():
-        if not switches.on(name):
-            continue
-        if name == "answerability":
-            fired = low_answerability
-        elif name == "unmentioned":
-            fired = bool(unmentioned)
-        else:
-            fired = check(question, evidence)
-        if fired:
+        if switches.on(name) and (decided.get(name, False) if check is None else check(question, evidence)):
             return name
     return None
 

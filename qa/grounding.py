@@ -349,12 +349,14 @@ class Grounder:
         qa/decisions.py that fires (and is switched on) refuses; its name and reason go into the answer."""
         p, feats = self.answerability(question, evidence)
         unmentioned = [e for e in question_entities(question) if not content_terms(e) <= evidence.all_terms]
-        compared = None
-        if self.switches.on("compare"):
+        outcome = None
+        if self.switches.on("compare") or self.switches.on("comparison"):
             cmp = comparison(question)
-            compared = decide_comparison(cmp, evidence) if cmp else None
+            outcome = decide_comparison(cmp, evidence) if cmp else None
+        compared = outcome if self.switches.on("compare") else None  # answered from one quote per side
         low = p < self.calibration.threshold and not (compared and compared.short_answer)  # a decided comparison
-        rule = first_refusal(question, evidence, self.switches, low, unmentioned)
+        rule = first_refusal(question, evidence, self.switches, {
+            "answerability": low, "unmentioned": bool(unmentioned), "comparison": bool(outcome and outcome.missing)})
         return Decision(rule is None, p, feats, unmentioned, rule, compared)
 
     # --- verification and repair ---------------------------------------------------------------
