@@ -61,7 +61,6 @@ print(json.dumps(seen))
 def test_two_turns_in_the_terminal_chat(home):
     import subprocess
 
-    pytest.importorskip("pexpect")
     done = subprocess.run([sys.executable, "-c", DRIVE, str(ROOT), str(home)], capture_output=True, text=True,
                           timeout=900, env={**os.environ})
     assert done.returncode == 0, done.stdout + done.stderr
