@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Sequence
 
 from index.documents import PAGE_BREAK, content_hash
 
@@ -35,6 +35,20 @@ class Passage:
         if self.page is None:
             return None
         return self.page + self.text[: max(0, offset - self.start)].count(PAGE_BREAK)
+
+
+def append_new(passages: list[Passage], found: Sequence[Passage], limit: int | None = None) -> tuple[int, ...]:
+    """Append to `passages` those of `found` it does not hold yet (by chunk id; at most `limit`), numbered after
+    it; returns their numbers. How every later retrieval (a hop, a comparison's side, a conversation's earlier
+    quotes) joins the first one."""
+    seen = {p.chunk_id for p in passages}
+    added: list[int] = []
+    for p in found:
+        if p.chunk_id not in seen and (limit is None or len(added) < limit):
+            seen.add(p.chunk_id)
+            passages.append(replace(p, n=len(passages) + 1))
+            added.append(len(passages))
+    return tuple(added)
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ cites one quote per hop.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from index.linguistics import Annotation, Annotator, default_annotator
-from qa.answers import Passage
+from qa.answers import Passage, append_new
 
 # entity labels that can stand for a described thing, most likely first (demonyms and languages rarely do)
 BRIDGE_LABELS = ("PERSON", "ORG", "WORK_OF_ART", "GPE", "LOC", "FAC", "EVENT", "PRODUCT", "LAW")
@@ -185,16 +185,9 @@ def multi_hop(question: str, first: Sequence[Passage], retrieve: Callable[[str, 
     if max(len(q_lemmas & _lemmas(a)) / len(q_lemmas) for a in anns) >= params.covered:
         return list(first), hops
     passages = list(first)
-    seen = {p.chunk_id for p in passages}
 
     def add(found: Sequence[Passage], limit: int) -> tuple[int, ...]:
-        added = []
-        for p in found:
-            if p.chunk_id not in seen and len(added) < limit:
-                seen.add(p.chunk_id)
-                passages.append(replace(p, n=len(passages) + 1))
-                added.append(len(passages))
-        return tuple(added)
+        return append_new(passages, found, limit)
 
     current, current_ann = question, q_ann
     for _ in range(params.max_hops):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -18,7 +18,7 @@ from index.embeddings import Embedder, SentenceTransformerEmbedder
 from index.ingest import Indexer, IngestReport, Progress
 from index.manifest import Manifests
 from index.store import ChromaStore, Store, StoredDocument, check_collection_name
-from qa.answers import Answer, ClaimCheck, Passage
+from qa.answers import Answer, ClaimCheck, Passage, append_new
 from qa.config import Config
 from qa.conversations import (Conversation, ConversationInfo, ConversationStore, HistoryTurn, Rewrite, Rewriter,
                               check_rating, export_items, model_proposer)
@@ -246,9 +246,8 @@ class Service:
         g = self.grounder
         passages, hops, resolved = self._retrieve(q, name, k)
         if extra_passages:
-            have = {p.chunk_id for p in passages}
-            extra = [p for p in extra_passages if p.chunk_id not in have]
-            passages = list(passages) + [replace(p, n=len(passages) + i) for i, p in enumerate(extra, 1)]
+            passages = list(passages)
+            append_new(passages, extra_passages)
         t1 = time.perf_counter()
         evidence = g.evidence(passages, self.manifests(name))  # each passage parsed once, ever; instructions marked
         decision = g.decide(resolved, evidence)  # before generation: a refused question never reaches the generator
@@ -317,15 +316,9 @@ class Service:
         hops: list[Hop] = [Hop(q, "", tuple(p.n for p in passages))]
         cmp = comparison(q) if self.grounder.switches.on("compare") else None
         if cmp is not None:  # "Which was formed first, X or Y?": each side's own passages too (qa/compare.py)
-            seen = {p.chunk_id for p in passages}
             for query in side_queries(cmp, q):
-                added = []
-                for p in self.retriever.retrieve(query, name, COMPARE_PASSAGES_PER_SIDE):
-                    if p.chunk_id not in seen:
-                        seen.add(p.chunk_id)
-                        passages.append(replace(p, n=len(passages) + 1))
-                        added.append(len(passages))
-                hops.append(Hop(query, "", tuple(added)))
+                hops.append(Hop(query, "", append_new(passages, self.retriever.retrieve(query, name,
+                                                                                         COMPARE_PASSAGES_PER_SIDE))))
         elif self.grounder.switches.on("multi_hop"):
             passages, hops = multi_hop(q, passages, lambda query, n: self.retriever.retrieve(query, name, n),
                                        encode=self.grounder.encode)
