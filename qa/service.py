@@ -55,6 +55,15 @@ class SentenceEncoder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
+    def remember(self, texts: Sequence[str], vectors: Sequence) -> None:
+        """Keep vectors embedded elsewhere (a retrieval's query), unless the text has one already."""
+        with self._lock:
+            for t, v in zip(texts, vectors):
+                if t not in self._cache:
+                    self._cache[t] = np.asarray(v, dtype=np.float32)
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
@@ -67,6 +76,25 @@ class SentenceEncoder:
                     self._cache.popitem(last=False)
         with self._lock:
             return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, 1), dtype=np.float32)
+
+
+class QueryEmbedder:
+    """The embedder as the retrievers see it: it embeds every query (a retrieval costs what it costs, also when
+    timed alone), and leaves the vectors in the grounder's `SentenceEncoder`, so the question (and each hop's
+    query) that retrieval embedded is not embedded again to pick and score its sentences (the same vector: it
+    was embedded alone either way)."""
+
+    def __init__(self, embedder: Embedder, encoder: SentenceEncoder):
+        self.embedder, self.encoder = embedder, encoder
+
+    @property
+    def fingerprint(self) -> str:
+        return self.embedder.fingerprint
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        vectors = self.embedder.embed(texts)
+        self.encoder.remember(texts, vectors)
+        return vectors
 
 
 class Service:
@@ -88,10 +116,12 @@ class Service:
         self.manifests = Manifests(config.manifest_path)
         self.indexer = Indexer(self.embedder, self.store, self.manifests, chunk_chars=config.chunk_chars,
                                annotate=config.annotate_at_ingest)
-        self.retriever = retriever or build_retriever(config.retrieval, self.embedder, self.store, self.manifests,
+        encoder = SentenceEncoder(self.embedder)  # retrieval and grounding share it: a question is embedded once
+        self._queries = QueryEmbedder(self.embedder, encoder)
+        self.retriever = retriever or build_retriever(config.retrieval, self._queries, self.store, self.manifests,
                                                        config.fusion)
         self._prepared: set[str] = set()
-        self.grounder = Grounder(SentenceEncoder(self.embedder), calibration, Switches.without(config.without))
+        self.grounder = Grounder(encoder, calibration, Switches.without(config.without))
         self._generators: dict[str, Generator] = dict(generators or {})
         self._lock = threading.Lock()
         self.conversation_store = ConversationStore(config.conversations_path)
@@ -110,6 +140,7 @@ class Service:
                       calibration=self.grounder.calibration,
                       retriever=self.retriever if config.retrieval == self.config.retrieval else None)
         out.grounder.encode = self.grounder.encode  # share the sentence-vector cache too
+        out._queries.encoder = self._queries.encoder  # (its own retriever's queries go there as well)
         out._prepared = self._prepared
         return out
 
@@ -154,7 +185,7 @@ class Service:
 
     def retriever_for(self, mode: str) -> Retriever:
         """A retriever of another mode (hybrid, dense, bm25) over the same indexes."""
-        return build_retriever(mode, self.embedder, self.store, self.manifests, self.config.fusion)
+        return build_retriever(mode, self._queries, self.store, self.manifests, self.config.fusion)
 
     def collections(self) -> list[str]:
         return self.store.collections()

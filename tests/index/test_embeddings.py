@@ -85,3 +85,24 @@ def test_exported_backend_matches_torch_and_exports_once(backend, tmp_path):
     assert np.allclose(np.array(second.embed(SENTENCES)), vecs, atol=1e-5)
     assert second.exports == 0  # the cached export was used
     assert second.fingerprint == SentenceTransformerEmbedder(backend="torch").fingerprint
+
+
+@pytest.mark.unit
+def test_batches_cover_every_text_once_in_order_within_the_size():
+    lengths = [120, 118, 40, 38, 37, 12, 11, 10, 9, 8]  # sorted longest first, as encode sorts them
+    got = embeddings._batches(lengths, batch_size=4)
+    assert [i for r in got for i in r] == list(range(len(lengths)))
+    assert all(0 < len(r) <= 4 for r in got)
+
+
+@pytest.mark.unit
+def test_batches_keep_a_long_text_away_from_short_ones():
+    # fixed batches of 4 would pad three 10-token sentences to one 300-token code block: 1200 padded tokens
+    got = embeddings._batches([300, 10, 10, 10], batch_size=4, overhead=32)
+    assert [list(r) for r in got] == [[0], [1, 2, 3]]
+
+
+@pytest.mark.unit
+def test_batches_of_equal_lengths_fill_to_the_size():
+    got = embeddings._batches([20] * 9, batch_size=4, overhead=32)
+    assert sorted(len(r) for r in got) == [1, 4, 4]  # no padding to save: as few calls as the size allows
