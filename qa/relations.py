@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+from typing import Callable, Sequence
 
 from index.linguistics import Annotation, Arg, Triple
 
@@ -68,7 +68,11 @@ _NUMBER_WORDS = {w: str(n) for n, w in enumerate(
     "seventeen eighteen nineteen twenty".split())}
 _NUMBER_WORDS.update({"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5", "sixth": "6",
                       "seventh": "7", "eighth": "8", "ninth": "9", "tenth": "10", "thirty": "30", "forty": "40",
-                      "fifty": "50", "hundred": "100", "thousand": "1000", "million": "1000000", "billion": "1000000000"})
+                      "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80", "ninety": "90",
+                      "hundred": "100", "thousand": "1000", "million": "1000000", "billion": "1000000000"})
+_SCALES = {"hundred": 100, "thousand": 1000, "million": 10**6, "billion": 10**9}
+_CARDINAL_WORDS = frozenset(w for w in _NUMBER_WORDS if w not in ("first", "second", "third", "fourth", "fifth", "sixth",
+                                                                   "seventh", "eighth", "ninth", "tenth"))
 # Closed-class words and verbs that state a cause (spaCy has no label for causal links).
 NEGATIONS = frozenset("not never no without nobody nothing none neither nor".split())
 CAUSAL_WORDS = frozenset("because due owing therefore thus hence consequently why insistence behest".split())  # "at the
@@ -120,6 +124,12 @@ class RelationParams:
     clause_depth: int = 2  # ... and its own clauses again, this many levels down
     clauses_always: bool = True  # a supported claim with clauses is checked clause by clause too: each must be said by
     # its quote (relation check, coverage) or supported on its own (tune: +2 catches, +0 false flags)
+    relational_swaps: bool = True  # "X is the mother of Y" / "Y is the mother of X" (`_relation_swapped`)
+    check_modifiers: bool = True  # arguments with one head told apart by their nouns (`Modifiers`) do not match
+    firm_min_prior: float = 0.25  # a quote that tells every core triple of the claim as the claim does (`firm`) supports
+    # it from this prior up, below the verifier's threshold: the prior's word counts (a pronoun for the name,
+    # another clause's "not", "seventeen" for "17") cannot overrule a relation matched in full
+    firm_coverage: float = 0.8  # ... when the quote also has this share of the claim's content words (`coverage`)
     clause_reasons: frozenset = frozenset({"entity_mismatch", "not_found"})  # a claim unsupported for one of these
     # (something missing, not contradicted) is split into its clauses (`clauses`) and each verified on its own
 
@@ -135,6 +145,7 @@ class Facts:
     numbers: set[str] = field(default_factory=set)
     date_words: set[str] = field(default_factory=set)  # words of DATE/TIME entities that are not numbers
     entities: list[tuple[str, str]] = field(default_factory=list)  # (key, label)
+    entity_lemmas: dict[str, str] = field(default_factory=dict)  # key -> its words' lemmas ("routes" -> "route")
     keys: set[str] = field(default_factory=set)  # every lemma, entity key and alias of the text
     causal: bool = False  # it states a cause ("because", "due to", "led to", "caused")
     negated: bool = False  # it has a negation anywhere ("not", "never", "no", "without")
@@ -161,23 +172,192 @@ def number(word: str) -> str | None:
     return _NUMBER_WORDS.get(w)
 
 
+def compose_numbers(words: Sequence[str]) -> list[str | None]:
+    """`number` of each word, with a run of two or more spelled-out cardinals read as one number ("twenty two"
+    -> 22, "one hundred five" -> 105, "three thousand" -> 3000): the run's first word gets the value, the others
+    None. "twenty-two years" is the same fact as "22 years", not 20 and 2."""
+    out: list[str | None] = [number(w) for w in words]
+    i = 0
+    while i < len(words):
+        j = i
+        while j < len(words) and (words[j].lower() in _CARDINAL_WORDS or j > i and words[j] in ("-", "and")
+                                  and j + 1 < len(words) and words[j + 1].lower() in _CARDINAL_WORDS):
+            j += 1
+        if j - i >= 2:
+            total = current = 0
+            for w in words[i:j]:
+                w = w.lower()
+                if w in ("-", "and"):
+                    continue
+                if w in _SCALES:
+                    current = max(current, 1) * _SCALES[w]
+                    if _SCALES[w] > 100:
+                        total, current = total + current, 0
+                else:
+                    current += int(_NUMBER_WORDS[w])
+            out[i : j] = [str(total + current)] + [None] * (j - i - 1)
+        i = max(j, i + 1)
+    return out
+
+
+def repaired(ann: Annotation, readings: bool = False) -> list[Triple]:
+    """The annotation's triples with two slips of the small parser undone, read off its own tokens (so stored
+    annotations need no re-parse):
+    - a named entity that runs over its own predicate ("Harold defeated William" tagged as one PERSON): each
+      argument keeps only its own words as its name (else "Harold" and "William" would be one name);
+    - a passive verb with a passive subject of its own and no "by" agent that was given the subject of the verb
+      it hangs off ("Johnson became president after Lincoln was assassinated": nobody says Johnson did it) has
+      no known doer.
+    And negation is put where a contrast puts it (`_contrasts`: "not for X but rather to Y", "Y rather than X"),
+    an argument in apposition ("Its founder, Scott McNealy, had led it") is known by both its names, a noun
+    attached to an argument brings its compounds and adjectives ("several of its software lines"), and a verb under "without"
+    is negated ("passed without being modified"). Remembered per annotation object (`_REPAIRED`)."""
+    hit = _REPAIRED.get((id(ann), readings))
+    if hit is not None and hit[0] is ann:
+        return list(hit[1])
+    out = _repair(ann, readings)
+    if len(_REPAIRED) >= 4096:
+        _REPAIRED.clear()
+    _REPAIRED[(id(ann), readings)] = (ann, tuple(out))
+    return out
+
+
+_REPAIRED: dict[tuple[int, bool], tuple[Annotation, tuple[Triple, ...]]] = {}
+
+
+def _tree(ann: Annotation) -> tuple[dict[int, list[int]], Callable[[int], set[int]]]:
+    """The parse as a tree: each token's children, and a function giving the token indices below one (itself too)."""
+    kids: dict[int, list[int]] = {}
+    for j, t in enumerate(ann.tokens):
+        if 0 <= t.head < len(ann.tokens) and t.head != j:
+            kids.setdefault(t.head, []).append(j)
+
+    def below(i: int) -> set[int]:
+        out, todo = set(), [i]
+        while todo:
+            j = todo.pop()
+            if j not in out:
+                out.add(j)
+                todo += kids.get(j, [])
+        return out
+
+    return kids, below
+
+
+def _contrasts(ann: Annotation) -> tuple[set[int], set[int], set[int]]:
+    """Negation that falls on an adjunct, not on the verb (token indices): "was not passed for the purpose of
+    raising revenue, but rather to regulate trade" -- the passing is told, the purpose denied; and "to regulate
+    trade rather than to raise revenue" -- the second verb denied. Returns (verbs whose "not" may fall off them,
+    their prepositions it may fall on, verbs inside those, verbs denied by "rather than"). The first is
+    ambiguous ("not passed for the purpose of raising revenue" also says it without the "but"), so evidence
+    gets both readings (`repaired(readings=True)`)."""
+    toks = ann.tokens
+    kids, below = _tree(ann)
+
+    freed, preps, denied, rather = set(), set(), set(), set()
+    for v, ks in kids.items():
+        deps = {toks[k].dep: k for k in ks}
+        but = next((k for k in ks if toks[k].dep == "cc" and toks[k].lemma == "but"), None)
+        conj = next((k for k in ks if toks[k].dep == "conj" and k > (but or 0)), None)
+        if "neg" in deps and but is not None and conj is not None and not any(
+                toks[k].dep in ("nsubj", "nsubjpass") for k in kids.get(conj, [])):
+            freed.add(v)
+            for k in ks:
+                if toks[k].dep == "prep" and k < but:
+                    preps.add(k)
+                    denied |= below(k)
+        than = next((k for k in ks if toks[k].dep == "cc" and toks[k].lemma == "than"
+                     and any(toks[g].lemma == "rather" for g in kids.get(k, []))), None)
+        if than is not None:
+            rather |= {k for k in ks if toks[k].dep == "conj" and k > than}
+    return freed, preps, denied, rather
+
+
+def _repair(ann: Annotation, readings: bool) -> list[Triple]:
+    toks = ann.tokens
+    freed, denied_preps, denied, rather = _contrasts(ann)
+    appos: dict[str, set[str]] = {}  # head lemma -> words of the noun phrases in apposition to it
+    for j, t in enumerate(toks):
+        if t.dep == "appos" and 0 <= t.head < len(toks) and t.head != j:
+            for a, b in ((t.head, j), (j, t.head)):
+                words = {key(x) for x in _phrase_words(ann, b)}
+                appos.setdefault(toks[a].lemma, set()).update(words)
+    compounds: dict[str, list[str]] = {}  # noun lemma -> its compound nouns and adjectives ("software" for "lines")
+    for t in toks:
+        if (t.dep == "compound" and t.pos in ("NOUN", "PROPN") or t.dep == "amod" and t.pos == "ADJ") \
+                and 0 <= t.head < len(toks):
+            compounds.setdefault(toks[t.head].lemma, []).append(t.lemma)
+    out = []
+    for tr in ann.triples:
+        if not 0 <= tr.at < len(toks):
+            out.append(tr)
+            continue
+        verb = ann.text[toks[tr.at].start : toks[tr.at].end].lower()
+
+        def own(a: Arg | None) -> Arg | None:
+            if a is not None and not a.pronoun and a.head in appos:
+                a = replace(a, lemmas=tuple(dict.fromkeys(a.lemmas + tuple(sorted(appos[a.head])))))
+            if a is not None and a.attached and not a.pronoun:  # "several of its software lines": software too
+                more = tuple(x for n in a.attached for x in compounds.get(n, ()))
+                if more:
+                    a = replace(a, attached=tuple(dict.fromkeys(a.attached + more)))
+            if a is None or not a.ent_text or a.pronoun or f" {verb} " not in f" {a.ent_text} ":
+                return a
+            return replace(a, ent_text=key(a.text))
+
+        subj, obj, preps = own(tr.subj), own(tr.obj), tuple((p, own(a)) for p, a in tr.preps)
+        kids = [t.dep for t in toks if t.head == tr.at]
+        head = toks[toks[tr.at].head] if 0 <= toks[tr.at].head < len(toks) else None
+        if not tr.neg and toks[tr.at].dep == "pcomp" and head is not None and head.lemma == "without":
+            tr = replace(tr, neg=True)  # "passed without being modified": not modified
+        if tr.passive and subj is not None and "nsubjpass" in kids and "agent" not in kids and "nsubj" not in kids:
+            subj = None
+        if tr.at in rather:
+            tr = replace(tr, neg=not tr.neg)  # "to regulate trade rather than to raise revenue": not raise
+        if readings and tr.at in freed:  # "not passed for X but rather to Y": also read as passed, not for X
+            gone = {toks[k].lemma for k in denied_preps if toks[k].head == tr.at}
+            out.append(replace(tr, neg=False, subj=subj, obj=obj,
+                               preps=tuple((f"not {q}" if q in gone else q, a) for q, a in preps)))
+        elif readings and tr.at in denied:  # ... and X (raising revenue) as denied
+            out.append(replace(tr, neg=not tr.neg, subj=subj, obj=obj, preps=preps))
+        out.append(replace(tr, subj=subj, obj=obj, preps=preps))
+    return out
+
+
+def _phrase_words(ann: Annotation, i: int) -> list[str]:
+    """Lemmas of the content words of the noun phrase headed by token i (its noun chunk; its entity's words)
+    and the text of an entity it heads."""
+    t = ann.tokens[i]
+    span = next(((s, e) for s, e in ann.chunks if s <= t.start and t.end <= e), (t.start, t.end))
+    for s, e, _ in ann.ents:
+        if s <= t.start and t.end <= e:
+            span = (min(span[0], s), max(span[1], e))
+    words = [x.lemma for x in ann.tokens if span[0] <= x.start and x.end <= span[1]
+             and x.pos in ("NOUN", "PROPN", "NUM", "ADJ")]
+    names = [ann.text[s:e] for s, e, _ in ann.ents if s <= t.start and t.end <= e]
+    return words + names
+
+
 def facts(ann: Annotation, params: RelationParams = PARAMS) -> Facts:
-    f = Facts(triples=list(ann.triples))
+    f = Facts(triples=repaired(ann))
     in_ent: dict[int, str] = {}
     for s, e, label in ann.ents:
         text = ann.text[s:e]
         if label in params.entity_labels:
             f.entities.append((key(text), label))
+            f.entity_lemmas[key(text)] = " ".join(t.lemma for t in ann.tokens if t.start >= s and t.end <= e
+                                                  and t.pos != "DET")
             f.keys.add(key(text))
             f.keys.add(key(text).replace(" ", ""))  # "South East London" ~ "Southeast London"
         for i, t in enumerate(ann.tokens):
             if t.start >= s and t.end <= e:
                 in_ent[i] = label
+    spelled = compose_numbers([t.lemma for t in ann.tokens])
     for i, t in enumerate(ann.tokens):
         word = ann.text[t.start : t.end]
         f.keys.add(key(word))
         f.keys.add(key(t.lemma))
-        n = number(word) if (t.pos == "NUM" or in_ent.get(i) in ("ORDINAL", "CARDINAL")) else None
+        n = spelled[i] if (t.pos == "NUM" or in_ent.get(i) in ("ORDINAL", "CARDINAL")) else None
         if _DIGITS.search(word):  # every number in the token ("max_files=1000", "10-2")
             for m in _NUMBER.finditer(word):
                 f.numbers.add(number(m.group()) or m.group())
@@ -185,6 +365,8 @@ def facts(ann: Annotation, params: RelationParams = PARAMS) -> Facts:
         elif n is not None:
             f.numbers.add(n)
             f.keys.add(n)
+        elif number(t.lemma) is not None and t.lemma in _CARDINAL_WORDS:
+            continue  # a later word of a spelled-out number ("two" in "twenty-two"): counted with its first
         elif in_ent.get(i) in ("DATE", "TIME") and t.pos in ("PROPN", "NOUN") and word[:1].isupper():
             f.date_words.add(t.lemma)  # month and day names
     lemmas = [t.lemma for t in ann.tokens]
@@ -220,13 +402,17 @@ def args_match(claim: Arg | None, ev: Arg | None, attached: bool = False) -> boo
     claim attaching "on its own resolution" to the verb, the evidence to "the final vote")."""
     if claim is None or ev is None:
         return False
+    if claim.ent in PARAMS.number_labels and ev.ent in PARAMS.number_labels:  # "11 (of the workers)" / "eleven (of them)"
+        values = {n for n in compose_numbers(claim.lemmas) if n}
+        if values and values == {n for n in compose_numbers(ev.lemmas) if n}:
+            return True
     if claim.ent_text and ev.ent_text and claim.ent not in ("PROPN",) and ev.ent not in ("PROPN",):
         # two names: the same name, or one inside the other ("Macron" / "Emmanuel Macron", "the UN" / "the UN
         # General Assembly"), never two names sharing a word ("European Union" / "European Trade Union ...")
         for a, b in ((key(claim.ent_text), key(ev.ent_text)), (claim.ent_text.lower(), ev.ent_text.lower())):
             if a == b or f" {a} " in f" {b} " or f" {b} " in f" {a} ":
                 return True
-        if {key(h) for h in claim.heads} & {key(h) for h in ev.heads}:
+        if {key(h) for h in claim.heads} & {key(h) for h in ev.heads} and _compatible_names(claim, ev):
             return True
         return attached and bool(_head_keys(claim) & {key(x) for x in ev.attached})
     if _head_keys(claim) & _arg_keys(ev) or _head_keys(ev) & _arg_keys(claim):
@@ -234,12 +420,22 @@ def args_match(claim: Arg | None, ev: Arg | None, attached: bool = False) -> boo
     return attached and bool(_head_keys(claim) & {key(x) for x in ev.attached})
 
 
+def _compatible_names(a: Arg, b: Arg) -> bool:
+    """Two names with the same head word may be one (the words of one among the other's: "Coppola" / "Sofia
+    Coppola"), unless each has a word the other lacks ("Francis Ford Coppola" / "Sofia Coppola": two people of
+    one family)."""
+    if a.ent not in PARAMS.entity_labels or b.ent not in PARAMS.entity_labels:
+        return True  # dates and amounts: `numbers_agree` compares them
+    wa, wb = set(key(a.ent_text).split()), set(key(b.ent_text).split())
+    return wa <= wb or wb <= wa
+
+
 def numbers_agree(claim: Arg | None, ev: Arg | None) -> bool:
     """The numbers inside a matched argument agree ("five frigates" is not "four frigates")."""
     if claim is None or ev is None:
         return True
-    want = {n for n in (number(x) for x in claim.lemmas) if n}
-    return not want or want <= {n for n in (number(x) for x in ev.lemmas) if n}
+    want = {n for n in compose_numbers(claim.lemmas) if n}
+    return not want or want <= {n for n in compose_numbers(ev.lemmas) if n}
 
 
 def verbs_match(a: str, b: str) -> bool:
@@ -319,8 +515,60 @@ def _conflicts(a: Arg, c: Triple, e: Triple, claim_keys: set[str], any_filler: b
     return False
 
 
-def match_triple(c: Triple, evidence: Sequence[Triple], params: RelationParams = PARAMS) -> str:
-    """"supported", a mismatch reason, or "unknown" when the evidence has no triple with the claim's verb."""
+class Modifiers:
+    """Tells apart two arguments that share a head noun by the words that modify them: "software lines" /
+    "hardware lines", "the Tekezé River" / "the Atbarah River", "the prize in chemistry" / "the prize in physics",
+    "an economic agreement" / "a military agreement" are other things. `differ(claim_arg, evidence_arg)`:
+    - nouns (compound, noun of its phrase, noun attached by a preposition; not numbers, which `numbers_agree`
+      checks): each has one the other lacks, and the evidence's is nowhere in the claim (also requiring the
+      claim's to be nowhere in the evidence: claims tune -1 catch, +0 false flags);
+    - adjectives: the same, and the claim's is in none of the arguments of the evidence's verb either (an
+      adjective moves about in a paraphrase; "current" / "present" employees still differ).
+    Pronoun-resolved arguments are left alone."""
+
+    def __init__(self, nouns: set[str], adjectives: set[str], claim_keys: set[str]):
+        self.nouns, self.adjectives, self.claim_keys = nouns, adjectives, claim_keys
+
+    @classmethod
+    def of(cls, claim: Annotation, evidence: Sequence[Annotation], cf: Facts) -> "Modifiers":
+        toks = [t for a in [claim, *evidence] for t in a.tokens]
+        nouns = {t.lemma for t in toks if t.pos in ("NOUN", "PROPN")}
+        adjectives = {t.lemma for t in toks if t.pos == "ADJ" and t.dep == "amod"} - nouns
+        return cls(nouns, adjectives, cf.keys)
+
+    def _of(self, a: Arg, words: set[str]) -> set[str]:
+        heads = {key(h) for h in a.heads}
+        return {key(x) for x in (*a.lemmas, *a.attached) if x in words and number(x) is None} - heads
+
+    def differ(self, a: Arg | None, b: Arg | None, e: Triple | None = None) -> bool:
+        """`e`: the evidence triple `b` is an argument of."""
+        if a is None or b is None or a.pronoun or b.pronoun:
+            return False
+        ma, mb = self._of(a, self.nouns), self._of(b, self.nouns)
+        if ma - mb and {m for m in mb - ma if m not in self.claim_keys}:
+            return True
+        ma, mb = self._of(a, self.adjectives), self._of(b, self.adjectives)
+        told = set().union(*(_arg_keys(x) | {key(w) for w in x.attached} for x in _all_args(e))) if e else set()
+        return bool({m for m in ma - mb if m not in told}) and bool({m for m in mb - ma if m not in self.claim_keys})
+
+
+def _relation_swapped(c: Triple, e: Triple) -> bool:
+    """The same relation with its two ends the other way round, one end inside the object's phrase: "Edward was the
+    mother of Victoria" / "Victoria was the mother of Edward", "each endpoint maps a path to a route" / "each
+    route maps a path to an endpoint". The objects share their head; the claim's subject is what the evidence's
+    object is of (attached by a preposition), and the evidence's subject what the claim's is of."""
+    if c.subj is None or e.subj is None or c.obj is None or e.obj is None or vague(c.subj) or vague(e.subj):
+        return False
+    if not _head_keys(c.obj) & _head_keys(e.obj) or args_match(c.subj, e.subj):
+        return False
+    return bool(_head_keys(c.subj) & {key(x) for x in e.obj.attached}) and bool(
+        _head_keys(e.subj) & {key(x) for x in c.obj.attached})
+
+
+def match_triple(c: Triple, evidence: Sequence[Triple], params: RelationParams = PARAMS,
+                 modifiers: Modifiers | None = None) -> str:
+    """"supported", a mismatch reason, or "unknown" when the evidence has no triple with the claim's verb.
+    With `modifiers`, matched arguments told apart by their modifying nouns (`Modifiers`) do not match."""
     candidates = [e for e in evidence if verbs_match(c.verb, e.verb)]
     if not candidates:
         return "unknown"
@@ -339,6 +587,10 @@ def match_triple(c: Triple, evidence: Sequence[Triple], params: RelationParams =
             if c.neg != e.neg:
                 found.append("negation")
                 continue
+            denied = [b for q, b in e.preps if q.startswith("not ")]  # `_contrasts`: "not for X but rather ..."
+            if denied and any(args_match(a, b, attached=True) for a in core for b in denied):
+                found.append("negation")
+                continue
             pairs = [(c.subj, e.subj)] + [(a, b) for a in core for b in ev_args if args_match(a, b, attached=True)]
             if params.check_numbers and not all(numbers_agree(a, b) for a, b in pairs if args_match(a, b, attached=True)):
                 found.append("number_mismatch")
@@ -347,12 +599,22 @@ def match_triple(c: Triple, evidence: Sequence[Triple], params: RelationParams =
             if adjunct:
                 found.append(adjunct)
                 continue
+            if modifiers is not None and params.check_modifiers:
+                if not vague(c.subj) and args_match(c.subj, e.subj) and modifiers.differ(c.subj, e.subj, e):
+                    found.append("other_subject")  # "the Tekezé River" rises / "the Atbarah River" rises
+                    continue
+                told = [[b for b in ev_args if args_match(a, b, attached=True)] for a in core]
+                if any(bs and all(modifiers.differ(a, b, e) for b in bs) for a, bs in zip(core, told)):
+                    found.append("object_mismatch")  # "its software lines" / "its hardware lines"
+                    continue
             if params.bare_verbs_support or e.subj is not None or _ev_args(e) or (vague(c.subj) and not core):
                 return "supported"
             continue  # a bare verb ("employee-owned") contradicts nothing, and says nothing about who owns what
         if not params.check_roles:
             continue
         if c.verb in params.light_verbs:
+            if params.relational_swaps and _relation_swapped(c, e):
+                found.append("role_mismatch")  # "X was the mother of Y" / "Y was the mother of X"
             continue  # "is ready" / "is prepared": a light verb's other complement is a paraphrase as often as not
         if e.subj is None and not subj_known:
             continue  # ... nor evidence that someone else was meant
@@ -365,11 +627,13 @@ def match_triple(c: Triple, evidence: Sequence[Triple], params: RelationParams =
             else:
                 found.append("object_mismatch")
             continue
-        swapped = any(args_match(c.subj, b) for b in ev_args) or any(args_match(a, e.subj) for a in core)
+        swapped = any(args_match(c.subj, b) for b in ev_args) or any(args_match(a, e.subj) for a in core) \
+            or params.relational_swaps and _relation_swapped(c, e)
         if swapped:
             found.append("role_mismatch")
-        elif params.other_subject and c.subj.ent and (e.subj.ent or params.other_description and core and not vague(e.subj)
-                                                      and all(any(args_match(a, b) for b in ev_args) for a in core)):
+        elif params.other_subject and c.subj.ent and c.subj.ent not in params.number_labels and (
+                e.subj.ent or params.other_description and core and not vague(e.subj)
+                and all(any(args_match(a, b) for b in ev_args) for a in core)):
             # two names: someone else does it (descriptions may be one, unless the evidence gives the claim's object
             # and a description that is not the claim's subject: "wholly owned by present and past employees")
             found.append("other_subject")
@@ -381,7 +645,7 @@ def match_triple(c: Triple, evidence: Sequence[Triple], params: RelationParams =
 
 def core_triples(ann_or_facts, params: RelationParams = PARAMS) -> list[Triple]:
     """The claim triples that carry its meaning: not a bare light verb ("is", "has") without arguments."""
-    triples = ann_or_facts.triples
+    triples = repaired(ann_or_facts) if isinstance(ann_or_facts, Annotation) else ann_or_facts.triples
     return [t for t in triples if t.verb not in params.light_verbs or t.obj is not None or t.preps]
 
 
@@ -398,7 +662,7 @@ def check(claim: Annotation, evidence: Sequence[Annotation], prior: float | None
     ef = Facts()
     for ann in evidence:
         x = facts(ann, params)
-        ef.triples += x.triples
+        ef.triples += repaired(ann, readings=True)
         ef.numbers |= x.numbers
         ef.date_words |= x.date_words
         ef.entities += x.entities
@@ -420,12 +684,14 @@ def check(claim: Annotation, evidence: Sequence[Annotation], prior: float | None
     raw = " " + _NON_WORD.sub(" ", " ".join(a.text for a in [*evidence, *context]).lower()) + " "
     if params.check_entities and any(k not in ef.keys and k.replace(" ", "") not in ef.keys and not _words_in(k, ef.keys)
                                      and f" {_NON_WORD.sub(' ', k).strip()} " not in raw
+                                     and not _lemmas_in(cf.entity_lemmas.get(k, ""), ef.keys)
                                      for k, _ in cf.entities):
         return False, "entity_mismatch"
     if params.descriptions:
         ef.triples = described(ef.triples, passage)
     core = core_triples(cf, params)
-    statuses = [match_triple(t, ef.triples, params) for t in core]
+    modifiers = Modifiers.of(claim, evidence, cf)
+    statuses = [match_triple(t, ef.triples, params, modifiers) for t in core]
     statuses = ["role_mismatch" if s == "other_subject" else s for s in statuses]
     if not ef.negated and any(t.neg and s == "unknown" for t, s in zip(core, statuses)):
         statuses.append("negation")  # a negated claim the parse cannot pair up, against evidence with no negation
@@ -442,6 +708,60 @@ def check(claim: Annotation, evidence: Sequence[Annotation], prior: float | None
     if coverage(claim, ef, params) < (params.min_coverage_matched if matched else params.min_coverage):
         return False, "not_found"  # words of its own the quote does not have: what they say is invented
     return True, "supported"
+
+
+def firm(claim: Annotation, evidence: Sequence[Annotation], params: RelationParams = PARAMS,
+         passage: Sequence[Triple] = ()) -> bool:
+    """Whether the evidence tells every core triple of the claim as the claim tells it -- the same verb, the
+    claim's named doer (or patient) and every argument, the same polarity and numbers -- and has `firm_coverage`
+    of the claim's content words. Such a match is what the prior only estimates (`Grounder._relation_check`
+    accepts it from `firm_min_prior` up); `check` must also pass (numbers, names, causes)."""
+    core = core_triples(claim, params)
+    if not core:
+        return False
+    cf, ef = facts(claim, params), Facts()
+    for ann in evidence:
+        x = facts(ann, params)
+        ef.triples += repaired(ann, readings=True)
+        ef.keys |= x.keys
+    if params.descriptions:
+        ef.triples = described(ef.triples, passage)
+    modifiers = Modifiers.of(claim, evidence, cf)
+    toks = claim.tokens
+    root = [c for c in core if 0 <= c.at < len(toks) and toks[c.at].dep == "ROOT"]
+    said = [c for c in core if 0 <= c.at < len(toks) and toks[c.at].dep == "ccomp" and any(
+        r.at == toks[c.at].head and r.verb in SPEECH for r in root)]  # "Trump noted that Putin would ...": what he said
+    main = root + said or core
+    for c in core:  # the main clause told with its doer given (not left out by the evidence's parse); the others
+        # told, or at least not told otherwise (a verb the quote words as a noun: "isolating" / "the isolation")
+        told = any(match_triple(c, [e], params, modifiers) == "supported"
+                   and (vague(c.subj) or e.subj is not None and args_match(c.subj, e.subj)) for e in ef.triples)
+        if not told and (c in main or match_triple(c, ef.triples, params, modifiers) != "unknown"):
+            return False
+    if not any((not vague(t.subj) or t.obj is not None and not vague(t.obj)) and (_core_args(t, params) or t.subj)
+               for t in core):
+        return False  # nothing named was matched: "It is used to handle the request"
+    names = {key(t.lemma) for t in claim.tokens if t.pos == "PROPN"}
+    if any(n not in ef.keys for n in names):
+        return False  # a name of the claim's that the quote lacks ("the Tekezé River")
+    if any(unread_negation(a) for a in [claim, *evidence]):
+        return False  # a "not" no triple carries ("readable but not modifiable"): the parse cannot vouch for it
+    return coverage(claim, ef, params) >= params.firm_coverage
+
+
+def unread_negation(ann: Annotation) -> bool:
+    """A negation the triples do not carry: a "not"/"never" whose head is neither a predicate nor the complement
+    of one ("readable but not modifiable": the "not" hangs off the second adjective)."""
+    toks = ann.tokens
+    verbs = {t.at for t in ann.triples}
+    for t in toks:
+        if t.dep != "neg" or not 0 <= t.head < len(toks):
+            continue
+        h = toks[t.head]
+        if t.head in verbs or h.dep in ("acomp", "attr", "xcomp") and h.head in verbs:
+            continue
+        return True
+    return False
 
 
 def coverage(claim: Annotation, ef: Facts, params: RelationParams = PARAMS) -> float:
@@ -511,10 +831,11 @@ def contradiction(claim: Annotation, sentences: Sequence[Annotation], params: Re
         return None
     told = replace(params, other_subject=False)
     found: list[str] = []
+    said = [repaired(sent, readings=True) for sent in sentences]
     for t in triples:  # a triple told as the claim tells it somewhere is fine; one told only otherwise is not
-        if any(match_triple(t, list(sent.triples), told) == "supported" for sent in sentences):
+        if any(match_triple(t, ts, told) == "supported" for ts in said):
             continue
-        found += [match_triple(t, list(sent.triples), loose) for sent in sentences]
+        found += [match_triple(t, ts, loose) for ts in said]
     return next((r for r in ("negation", "number_mismatch", "role_mismatch", "object_mismatch") if r in found), None)
 
 
@@ -525,6 +846,13 @@ def verbatim(claim: str, evidence: str) -> bool:
     """The claim's words, in order, are a stretch of the evidence's (case, spacing and punctuation aside)."""
     c = _NON_WORD.sub(" ", claim.lower()).strip()
     return bool(c) and f" {c} " in f" {_NON_WORD.sub(' ', evidence.lower()).strip()} "
+
+
+def _lemmas_in(lemmas: str, keys: set[str]) -> bool:
+    """A name whose words, by lemma, are all in the evidence ("Routes", tagged as a place by the small model, for
+    "A route")."""
+    parts = lemmas.split()
+    return bool(parts) and all(key(p) in keys for p in parts)
 
 
 def _words_in(k: str, keys: set[str]) -> bool:
@@ -546,19 +874,7 @@ def clauses(claim: Annotation, params: RelationParams = PARAMS) -> list[str]:
     shares. [] when there is nothing to split (one clause). Pure logic over the parse (dependency labels)."""
     toks = claim.tokens
     n = len(toks)
-    kids: dict[int, list[int]] = {}
-    for i, t in enumerate(toks):
-        if 0 <= t.head < n and t.head != i:
-            kids.setdefault(t.head, []).append(i)
-
-    def subtree(i: int) -> set[int]:
-        out, todo = set(), [i]
-        while todo:
-            j = todo.pop()
-            if j not in out:
-                out.add(j)
-                todo += kids.get(j, [])
-        return out
+    kids, subtree = _tree(claim)
 
     def text(ids: set[int]) -> str:
         ids = sorted(i for i in ids if toks[i].pos != "PUNCT" or toks[i].lemma in ("%", "'", "’"))

@@ -144,8 +144,11 @@ def test_run_claims_with_the_real_service(tmp_path):
     service = qa.open(home=tmp_path / "home", threads=2)
     items = load_claims(split="test")[:10]
     run = run_claims(service, "test", progress=False, items=items)
-    assert len(run.verdicts) == len(run.ms) == 10 and all(ms >= 0 for ms in run.ms)
+    assert len(run.verdicts) == len(run.ms) == 10 and all(ms > 0 for ms in run.ms)  # each claim was really checked
     assert all(isinstance(v.supported, bool) for v in run.verdicts)
     assert run.metrics.overall.n == 10
+    flagged = sum(1 for it, v in zip(items, run.verdicts) if not v.supported and not it.supported)
+    passed = sum(1 for it, v in zip(items, run.verdicts) if v.supported and it.supported)
+    assert (run.metrics.overall.tp, run.metrics.overall.tn) == (flagged, passed)  # the metrics count these verdicts
     paths = write_claims_report(run, tmp_path / "run")
     assert json.loads(paths[0].read_text())["claims"] == 10

@@ -346,3 +346,103 @@ def test_opposite_stances_with_the_same_verb_conflict():
     assert check(a.annotate("The council voted for the new budget."), ev) == (False, "object_mismatch")
     assert check(a.annotate("The council voted in favour of the new budget."), ev) == (False, "object_mismatch")
     assert check(a.annotate("The council voted against the new budget."), ev)[0]
+
+
+# --- parse repairs, modifiers, contrasts, spelled-out numbers (real model, examples of their own) ----------------
+
+@pytest.mark.unit
+def test_spelled_out_numbers_are_one_number():
+    assert relations.compose_numbers(["twenty", "-", "two", "year"]) == ["22", None, None, None]
+    assert relations.compose_numbers(["one", "hundred", "and", "five"])[0] == "105"
+    assert relations.compose_numbers(["two", "week", "and", "one", "day"]) == ["2", None, None, "1", None]
+    assert relations.numbers_agree(arg("twenty-two years", "years"), arg("22 years", "years"))
+    assert not relations.numbers_agree(arg("twenty-two years", "years"), arg("20 years", "years"))
+
+
+def rel(annotator, claim: str, evidence: str, **params) -> tuple[bool, str]:
+    return check(annotator.annotate(claim), [annotator.annotate(evidence)], params=RelationParams(**params))
+
+
+@pytest.mark.integration
+def test_spelled_out_numbers_match_digits(annotator):
+    ev = "The company was sold in 2010. Its founder, Scott McNealy, had led it for 22 years."
+    assert rel(annotator, "Scott McNealy had led the company for twenty-two years.", ev) == (True, "supported")
+    assert rel(annotator, "Scott McNealy had led the company for twenty-three years.", ev) == (False, "number_mismatch")
+    ev = "About 1,200 workers were employed, and eleven of them died during construction."
+    assert rel(annotator, "11 of the workers died during construction.", ev)[0]
+
+
+@pytest.mark.integration
+def test_an_entity_running_over_its_verb_is_not_one_name(annotator):
+    # the small model tags "Harold defeated William" as one PERSON: the two arguments must stay two people
+    ev = "William defeated Harold, who was killed in the battle."
+    assert rel(annotator, "Harold defeated William.", ev, require_verb=True) == (False, "role_mismatch")
+    assert rel(annotator, "Harold was defeated by William.", ev, require_verb=True) == (True, "supported")
+
+
+@pytest.mark.integration
+def test_an_agentless_passive_does_not_borrow_a_subject(annotator):
+    ev = "Johnson succeeded Lincoln as president after Lincoln was assassinated by John Wilkes Booth in April 1865."
+    assert rel(annotator, "Johnson became president after Lincoln was assassinated.", ev)[1] != "role_mismatch"
+    assert rel(annotator, "Johnson assassinated Lincoln.", ev) == (False, "role_mismatch")
+
+
+@pytest.mark.integration
+def test_two_names_sharing_a_surname_are_two_people(annotator):
+    ev = "The film was directed by Sofia Coppola and produced by her father, Francis Ford Coppola."
+    assert rel(annotator, "The film was directed by Francis Ford Coppola.", ev) == (False, "role_mismatch")
+    assert rel(annotator, "The film was directed by Coppola.", ev, require_verb=True) == (True, "supported")
+
+
+@pytest.mark.integration
+def test_arguments_told_apart_by_their_modifiers(annotator):
+    ev = "The new owner discontinued several of its hardware lines."
+    assert rel(annotator, "The new owner discontinued several of its software lines.", ev) == (False, "object_mismatch")
+    assert rel(annotator, "The new owner discontinued several of its hardware lines.", ev, verbatim=False) \
+        == (True, "supported")
+    ev = "Trump indicated that the US is willing to negotiate an economic agreement with Russia."
+    assert rel(annotator, "Trump indicated that the US is willing to negotiate a military agreement with Russia.", ev) \
+        == (False, "object_mismatch")
+    assert not rel(annotator, "The new owner discontinued several of its software lines.", ev,
+                   check_modifiers=False)[1] == "object_mismatch"
+
+
+@pytest.mark.integration
+def test_a_relation_the_other_way_round(annotator):
+    ev = "Queen Victoria was the mother of Edward VII, who succeeded her in 1901."
+    assert rel(annotator, "Edward VII was the mother of Queen Victoria.", ev) == (False, "role_mismatch")
+    assert rel(annotator, "Each endpoint maps a path to a route.", "Each route maps a path to an endpoint.") \
+        == (False, "role_mismatch")
+    assert rel(annotator, "Each route maps a path to an endpoint.", "Each route maps a path to an endpoint.",
+               verbatim=False) == (True, "supported")
+
+
+@pytest.mark.integration
+def test_negation_where_a_contrast_puts_it(annotator):
+    ev = ("The Act was not passed for the purpose of raising revenue, but rather to regulate trade by making British "
+          "products cheaper.")
+    assert rel(annotator, "The Act was not passed for the purpose of raising revenue.", ev) == (True, "supported")
+    assert rel(annotator, "The Act was passed to regulate trade rather than to raise revenue.", ev,
+               require_verb=True) == (True, "supported")
+    assert rel(annotator, "The Act was passed for the purpose of raising revenue.", ev) == (False, "negation")
+    assert rel(annotator, "The resolution was passed without being modified.",
+               "The resolution was only passed after it was modified.") == (False, "negation")
+
+
+@pytest.mark.integration
+def test_an_apposition_names_the_argument(annotator):
+    ev = "The company was sold in 2010. Its founder, Scott McNealy, had led it for 22 years."
+    assert rel(annotator, "Scott McNealy had led the company for 22 years.", ev) == (True, "supported")
+    assert rel(annotator, "Larry Ellison had led the company for 22 years.", ev)[0] is False
+
+
+@pytest.mark.integration
+def test_firm_needs_every_core_triple_and_the_names(annotator):
+    ev = [annotator.annotate("She did not receive a patent for the isolation of radium in 1898.")]
+    claim = annotator.annotate("She did not receive a patent for the isolation of radium.")
+    assert relations.firm(claim, ev)
+    assert not relations.firm(annotator.annotate("She received a patent for the isolation of radium."), ev)
+    assert not relations.firm(annotator.annotate("Pierre did not receive a patent for the isolation of radium."), ev)
+    readable = [annotator.annotate("Session information is readable but not modifiable.")]
+    assert relations.unread_negation(readable[0])
+    assert not relations.firm(annotator.annotate("Session information is modifiable."), readable)
