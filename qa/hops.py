@@ -30,8 +30,11 @@ _CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "NUM"})
 class HopParams:
     max_hops: int = 2  # extra retrievals after the first, at most
     bridges_per_hop: int = 2  # bridge entities tried per hop
-    passages_per_hop: int = 2  # passages each bridged query adds
+    passages_per_hop: int = 3  # passages each bridged query adds
+    final_sentences: int = 2  # sentences quoted for the resolved question (the second only when nearly as good)
     covered: float = 0.85  # a passage holding this share of the question's content lemmas needs no hop
+    named_share: float = 0.5  # a bridge comes from a passage saying this share of the description's proper nouns
+    described: float = 0.5  # ... and from a sentence (and its passage title) holding this share of its content words
     budget_ms: float = 600.0  # no new hop starts after this much time
 
 
@@ -50,8 +53,12 @@ class Hop:
 
 def _lemmas(ann: Annotation, start: int = 0, end: int | None = None) -> set[str]:
     end = len(ann.text) if end is None else end
-    return {t.lemma for t in ann.tokens if t.pos in _CONTENT_POS and t.start >= start and t.end <= end
+    return {t.lemma.lower() for t in ann.tokens if t.pos in _CONTENT_POS and t.start >= start and t.end <= end
             and t.lemma.isalnum()}
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower().strip(".,'’\"()?") for w in text.split()} - {""}
 
 
 def nested(q: Annotation) -> bool:
@@ -81,35 +88,68 @@ def _proper_nouns(ann: Annotation, s: int, e: int) -> list[str]:
     return out
 
 
+def _proper_noun_spans(ann: Annotation, s: int, e: int) -> list[tuple[str, tuple[int, int]]]:
+    """Runs of proper nouns inside text[s:e], as written, with their character spans."""
+    out, run = [], []
+    for t in [*ann.tokens, None]:
+        if t is not None and t.start >= s and t.end <= e and t.pos == "PROPN":
+            run.append(t)
+            continue
+        if run:
+            out.append((ann.text[run[0].start : run[-1].end], (run[0].start, run[-1].end)))
+            run = []
+    return out
+
+
 def bridges(question: Annotation, passages: Sequence[tuple[Passage, Annotation]], n: int,
-            labels: tuple[str, ...] = BRIDGE_LABELS) -> list[str]:
+            labels: tuple[str, ...] = BRIDGE_LABELS, named_share: float = 0.5, described: float = 0.0) -> list[str]:
     """Names the question does not mention, from the passage sentences sharing most of the question's words
-    (best sentence first; within a sentence, in order): entities, and the title of the passage holding it."""
+    (best sentence first; within a sentence, entities by `labels` order, then other proper-noun runs, then the
+    passage title). A sentence's words include its passage's title: a paragraph is about its title ("Hello
+    Love (song)": "It was recorded by Hank Snow"). A name sharing a word with a name the question gives is that
+    same thing ("Barry Wesson's team" -> not "Barry Jarvis Wesson"), never a bridge. Only passages that say at
+    least `named_share` of the question's proper nouns count: a passage not naming the described thing
+    ("RateLimitMiddleware") cannot tell what it is, nor a sentence (with its passage's title) holding less than
+    `described` of the question's content words. A title is a candidate only when it is a name (no verb)."""
     q_lemmas = _lemmas(question)
-    asked = {w.lower().strip(".,'’\"()?") for w in question.text.split()} | q_lemmas
+    asked = _words(question.text) | q_lemmas
+    named = set().union(*(_words(x) for x in _proper_nouns(question, 0, len(question.text)))) - q_stop(question)
+    named_lemmas = {t.lemma.lower() for t in question.tokens if t.pos == "PROPN"}
+    titles = [p.title or "" for p, _ in passages]
+    t_anns = default_annotator().annotate_many(titles) if any(titles) else [None] * len(titles)
     scored = []
-    for rank, (p, ann) in enumerate(passages):
-        whole = len(q_lemmas & _lemmas(ann))  # the passage that matches best describes the thing best ...
+    for rank, ((p, ann), t_ann) in enumerate(zip(passages, t_anns)):
+        title = (_lemmas(t_ann) | {t.lemma.lower() for t in t_ann.tokens}) if p.title and t_ann else set()
+        about = len(named_lemmas & title)  # the passage is about the thing the question names
+        said = title | _words(ann.text) | {t.lemma.lower() for t in ann.tokens}
+        if named_lemmas and len(named_lemmas & said) < named_share * len(named_lemmas):
+            continue  # a passage that does not name the described thing cannot resolve it
+        is_name = bool(t_ann) and not any(t.pos in ("VERB", "AUX") for t in t_ann.tokens)
         for s, e in ann.sents:
-            overlap = len(q_lemmas & _lemmas(ann, s, e))  # ... and within it, its best sentences
-            if overlap:
-                scored.append((whole, -rank, overlap, -s, p, ann, s, e))
-    scored.sort(key=lambda x: x[:4], reverse=True)
+            overlap = len(q_lemmas & (_lemmas(ann, s, e) | title))
+            if overlap and overlap >= described * len(q_lemmas):  # the sentence says what the question describes
+                scored.append((overlap + about, -rank, -s, p, ann, s, e, is_name))
+    scored.sort(key=lambda x: x[:3], reverse=True)
     out: list[str] = []
-    for _, _, _, _, p, ann, s, e in scored:
+    for _, _, _, p, ann, s, e, is_name in scored:
         ents = [(labels.index(label), a, b) for a, b, label in ann.ents if label in labels and a >= s and b <= e]
         names = [ann.text[a:b] for _, a, b in sorted(ents)]
         names += _proper_nouns(ann, s, e)  # names the entity recogniser missed ("Cujo is a 1983 film")
-        if p.title and labels[0] not in ("GPE", "LOC", "PERSON"):  # a page title names a work, band, firm ...
+        if p.title and is_name and labels[0] not in ("GPE", "LOC", "PERSON"):  # a title names a work, band ...
             names.append(p.title)
         for name in names:
-            words = {w.lower().strip(".,'’\"()") for w in name.split()}
-            if not name.strip() or words <= asked or name in out:
+            words = _words(name)
+            if not name.strip() or words <= asked or words & named or name in out:
                 continue
             out.append(name)
             if len(out) >= n:
                 return out
     return out
+
+
+def q_stop(question: Annotation) -> set[str]:
+    """Words of the question's proper-noun runs that are function words ("of", "the"): not names."""
+    return {question.text[t.start:t.end].lower() for t in question.tokens if t.pos in ("ADP", "DET", "CCONJ", "PART")}
 
 
 def descriptions(q: Annotation) -> list[tuple[int, int]]:
@@ -129,13 +169,42 @@ def descriptions(q: Annotation) -> list[tuple[int, int]]:
         if not (clause or named):
             continue
         lo, hi = q.subtree(i)
+        for j in kids:  # "the author of Brand a citizen of": an apposition after the noun is not part of it
+            if q.tokens[j].dep == "appos" and j > i and not clause:
+                hi = min(hi, q.subtree(j)[0] - 1)
         if not any(q.tokens[j].pos == "PROPN" for j in range(lo, hi + 1)):
             continue
         while lo < i and q.tokens[lo].tag in ("WDT", "WP", "WRB"):
             lo += 1  # "which country ..." -> the description starts after the wh-word
         out.append((q.tokens[lo].start, q.tokens[hi].end, t.lemma))
+    out += _reattached(q, {d[:2] for d in out})
     # innermost first: a span holding another one comes after it
     out.sort(key=lambda d: (any(a >= d[0] and b <= d[1] and (a, b) != d[:2] for a, b, _ in out), d[1] - d[0]))
+    return out
+
+
+def _reattached(q: Annotation, have: set[tuple[int, int]]) -> list[tuple[int, int, str]]:
+    """Relative clauses the parser hung on a noun further back ("the name of the waterfall in the country where
+    the Bubye River is found": `found` on "name"): a relative clause describes the noun right before it, so
+    that noun (with its determiners and modifiers) and the clause are a description too."""
+    out = []
+    for k, t in enumerate(q.tokens):
+        if t.dep != "relcl":
+            continue
+        lo, hi = q.subtree(k)
+        n = lo - 1
+        while n >= 0 and q.tokens[n].pos in ("ADP", "PRON") and q.tokens[n].head >= lo:
+            n -= 1  # "in which": the preposition belongs to the clause
+        if n < 0 or q.tokens[n].pos != "NOUN" or t.head == n:
+            continue
+        start = n
+        while start > 0 and q.tokens[start - 1].head == n and q.tokens[start - 1].dep in ("det", "amod", "compound"):
+            start -= 1
+        if not any(q.tokens[j].pos == "PROPN" for j in range(lo, hi + 1)):
+            continue
+        span = (q.tokens[start].start, q.tokens[hi].end)
+        if span not in have:
+            out.append((*span, q.tokens[n].lemma))
     return out
 
 
@@ -159,8 +228,9 @@ def label_order(noun: str, encode: Callable | None) -> tuple[str, ...]:
     return tuple(BRIDGE_LABELS[i] for i in np.argsort(-sims))
 
 
-def _bridge_for(found: Sequence[tuple[Passage, Annotation]], d_ann: Annotation, labels: tuple[str, ...]) -> str | None:
-    picked = bridges(d_ann, found, 1, labels)
+def _bridge_for(found: Sequence[tuple[Passage, Annotation]], d_ann: Annotation, labels: tuple[str, ...],
+                named_share: float = PARAMS.named_share, described: float = PARAMS.described) -> str | None:
+    picked = bridges(d_ann, found, 1, labels, named_share, described)
     return picked[0] if picked else None
 
 
@@ -204,7 +274,8 @@ def multi_hop(question: str, first: Sequence[Passage], retrieve: Callable[[str, 
         description = current[s:e]
         found = retrieve(description, params.passages_per_hop + 1)
         d_ann, *f_anns = annotator.annotate_many([description, *[p.text for p in found]])
-        bridge = _bridge_for(list(zip(found, f_anns)), d_ann, label_order(noun, encode))
+        bridge = _bridge_for(list(zip(found, f_anns)), d_ann, label_order(noun, encode), params.named_share,
+                             params.described)
         if not bridge:
             break
         hops.append(Hop(description, bridge, add(found, params.passages_per_hop)))

@@ -71,3 +71,14 @@ def test_two_hop_question_cites_one_quote_per_hop(tmp_path):
     assert "Lewis Teague" in a.answer
     for c in a.citations:
         assert (docs / c.source.rsplit("/", 1)[-1]).read_text()[c.start:c.end] == c.quote
+
+
+def test_a_relative_clause_the_parser_hung_further_back_still_describes_the_noun_before_it():
+    from index.linguistics import default_annotator
+    from qa.hops import descriptions
+
+    q = "What is the name of the waterfall in the country where the Bubye River is found?"
+    found = [q[s:e] for s, e, _ in descriptions(default_annotator().annotate(q))]
+    assert found[0] == "the country where the Bubye River is found"  # innermost first: the hop to resolve first
+    assert all("Bubye River" in d for d in found)
+
