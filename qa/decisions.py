@@ -116,6 +116,18 @@ HEURISTICS: dict[str, Unit] = {u.name: u for u in (
          "question asks how to do something."),
     Unit("code_follows", "heuristic", "Extractive: a picked sentence ending in ':' brings the code block right after "
          "it (the example it introduces)."),
+    Unit("rarity", "heuristic", "Extractive: the question's terms count by their rarity among the passages' sentences "
+         "(a name every sentence repeats says less about which one answers than a word only one has)."),
+    Unit("section_context", "heuristic", "Extractive: a sentence is matched with the words of the heading it is under "
+         "('Uses a 307 status code by default.' under '### RedirectResponse')."),
+    Unit("changelog", "heuristic", "Extractive: a sentence under a version heading (a changelog entry) counts less "
+         "unless the question asks about versions: it tells what changed once, not how things are."),
+    Unit("second_adds", "heuristic", "Extractive: a sentence besides the best (a near-best one, or the one for the "
+         "question clause or the thing asked for) is quoted only when it holds a word of the question (function words "
+         "such as 'against' or 'not' too) that the best one and its heading lack; otherwise one quote answers."),
+    Unit("html_markup", "heuristic", "Extractive: a sentence carrying HTML tags (inline HTML in Markdown: '<a href=...>"
+         "GitHub</a>') is never picked as an answer sentence while another is there: an answer sentence is its quote, "
+         "and markup is not an answer."),
     Unit("agreement_fallback", "heuristic", "A generated answer gives way to the extractive one when none of its "
          "quotes answers the question nearly as well as the best sentence."),
     Unit("relevance_filter", "heuristic", "Supported sentences of a generated answer far less on-topic than its "

@@ -23,6 +23,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from index.chunking import sentence_spans
+from index.structure import SECTION_SEP
 from index.instructions import instruction_spans, overlaps, without
 from qa.answers import Citation, Passage, SentenceReport
 from qa.decisions import RULES, Switches, first_refusal, question_entities
@@ -30,13 +31,18 @@ from qa.short_answer import asks_for_thing, short_answer
 from qa.compare import Outcome, answered_sides, comparison, decide as decide_comparison
 from qa import disagreement, relations
 from index.linguistics import Annotation, AnnotationStore, Annotator, default_annotator
-from qa.terms import (content_terms, expected_type, has_type, negated, normalize, proximity, salient_terms, stem, term,
-                      wh_phrase_terms, words, focus_clause)
+from qa.terms import (_AUXILIARIES, PRONOUNS, QUESTION_WORDS, content_terms, expected_type, has_type, negated, normalize,
+                      proximity, salient_terms, stem, term, wh_phrase_terms, words, focus_clause)
 
 Encode = Callable[[Sequence[str]], np.ndarray]  # texts -> unit vectors, one row each
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_LOOSE_MARKER = re.compile(r"\s*[\[(](?:passage|source|doc(?:ument)?)?\s*\d+(?:\s*[,;]\s*\d+)*[\])]", re.I)
+# "(1)", "[source 2]": a small model's marker; a bare number in parentheses is one only up to two digits ("(1967)" is
+# a year of the quote, not a marker)
+_LOOSE_MARKER = re.compile(r"\s*(?:[\[(](?:passage|source|doc(?:ument)?)\s*\d+(?:\s*[,;]\s*\d+)*[\])]"
+                           r"|\(\d{1,2}(?:\s*[,;]\s*\d{1,2})*\))", re.I)
+_MARKER_THEN_SENTENCE = re.compile(r"(?<=\])\s+(?=[A-Z\"“‘`'(])")  # "... [1] The next quote": a sentence ends there
+_ENDS_WITH_MARKER = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]$")
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 REFUSAL_MESSAGE = "Your documents do not contain an answer to this question."
@@ -51,6 +57,20 @@ _FILLERS = frozenset("the a an of to in on at by for with and or is are was were
 CODE_WEIGHT = 0.7  # extractive picking: a code block's match counts this much, unless the question asks how to do
 HOW_TO = re.compile(r"^\s*(?:how (?:do|can|could|should|would|to)\b|show me\b)|\bexample\b|\bsnippet\b", re.I)
 NUMBER_PENALTY = 0.5  # ... minus this when a number in the claim is not in the quote (numbers are exact facts).
+
+
+@dataclass(frozen=True)
+class PickParams:
+    """Extractive picking (`Grounder.pick`), measured on the docs tune split."""
+
+    changelog_weight: float = 0.8  # a sentence under a version heading ("## 0.45.0 (December 29, 2024)") counts this
+    # much unless the question asks about versions (`changelog`)
+
+
+PICK = PickParams()
+_VERSION_HEADING = re.compile(r"(?:^|›\s*)v?\d+\.\d+")  # a section path component that starts with a version number
+_HTML_TAG = re.compile(r"</?[a-zA-Z][^>]*>")  # inline HTML in Markdown prose ("<a href=...>GitHub</a>")
+_ASKS_VERSION = re.compile(r"\bversions?\b|\breleases?\b|\bchangelog\b|\d+\.\d+", re.I)
 
 
 @dataclass(frozen=True)
@@ -169,8 +189,10 @@ class Evidence:
             self._annotations[("span", i)] = self._annotations[span.passage].view(span.start - p.start, span.end - p.start)
         return self._annotations[("span", i)]
 
-    def scores(self, claim: str, vector: np.ndarray) -> np.ndarray:
-        """Support of a claim (its text and unit vector) by every span, in 0..1."""
+    def scores(self, claim: str, vector: np.ndarray, penalties: bool = True) -> np.ndarray:
+        """Support of a claim (its text and unit vector) by every span, in 0..1. `penalties=False`: word overlap
+        and cosine only, without the bag-of-words stand-ins for names, numbers and negation (what the relation
+        check reads from the parse: `relations.firm`)."""
         if not self.spans:
             return np.zeros(0)
         terms, names, neg = content_terms(claim), salient_terms(claim), negated(claim)
@@ -182,6 +204,9 @@ class Evidence:
             score = W_LEX * lex + W_DENSE * dense
             if len(span.parts) > 1:
                 score -= PAIR_PENALTY
+            if not penalties:
+                out[i] = max(0.0, score)
+                continue
             if names:
                 missing = names - span.terms
                 score -= min(NAME_PENALTY_CAP, NAME_PENALTY * len(missing))
@@ -275,8 +300,15 @@ def answer_sentences(text: str) -> list[str]:
     """Sentences of a generated answer, each keeping the markers that follow it."""
     text = text.strip()
     out: list[str] = []
-    for s in sentence_spans(text):
-        piece = text[s.start : s.end]
+    pieces = []
+    for s in sentence_spans(text):  # a citation marker followed by a new sentence ends one ("... [1] The next")
+        at = s.start
+        for m in _MARKER_THEN_SENTENCE.finditer(text, s.start, s.end):
+            if _ENDS_WITH_MARKER.search(text, at, m.start()):
+                pieces.append(text[at:m.start()])
+                at = m.end()
+        pieces.append(text[at:s.end])
+    for piece in pieces:
         lead = _LEADING_MARKERS.match(piece)
         if out and lead:  # markers after a full stop belong to the sentence before them
             out[-1] += " " + lead.group().strip()
@@ -400,7 +432,11 @@ class Grounder:
             supported = bool(scores[chosen] >= threshold)
             reason = "supported" if supported else "not_found"
             if claim_ann is not None:
-                chosen, supported, reason = self._relation_check(claim_ann, evidence, scores, chosen, threshold, contexts)
+                raw = evidence.scores(text, vec, penalties=False)
+                if contexts:
+                    raw = _context_scores(text, raw, evidence, contexts)
+                chosen, supported, reason = self._relation_check(claim_ann, evidence, scores, chosen, threshold, contexts,
+                                                                 raw=raw)
                 if not supported and reason in relations.PARAMS.clause_reasons and self.switches.on("clauses") \
                         and self._clauses_supported(claim_ann, evidence, threshold, relations.PARAMS.clause_depth,
                                                     contexts):
@@ -444,19 +480,28 @@ class Grounder:
 
     @staticmethod
     def _relation_check(claim: Annotation, evidence: Evidence, scores: np.ndarray, chosen: int,
-                        threshold: float, contexts: dict | None = None) -> tuple[int, bool, str]:
+                        threshold: float, contexts: dict | None = None,
+                        raw: np.ndarray | None = None) -> tuple[int, bool, str]:
         """(span, supported, reason) by the relation check (qa/relations.py). The chosen span and the next best by
         the prior (within `span_margin` of the best, at most `top_spans`) are tried in turn: the first that clears
         the prior's threshold and matches the claim's verbs with their participants supports it. When the chosen
         span clears it without having the claim's verbs at all (a paraphrase), the claim is supported unless
         another sentence of the passages tells the same event otherwise (`relations.contradiction`).
         Unsupported: the reason the chosen span gives. `contexts` (`_contexts`): the heading and list lead-in a
-        span is read under are checked with it (they name what a subjectless "Uses a 307 status code" is about)."""
+        span is read under are checked with it (they name what a subjectless "Uses a 307 status code" is about).
+        `raw`: the prior without its penalties (`Evidence.scores(penalties=False)`); a span that tells every core
+        triple of the claim as the claim does (`relations.firm`) supports it from `firm_min_prior` of it up, and
+        the best spans by it are tried too: the penalties only stand in for the names, numbers and negation that
+        the relation check reads from the parse ("eleven" for "11", "she" for "Marie Curie", another clause's
+        "not")."""
         params = relations.PARAMS
         strict = replace(params, require_verb=True)
         top = float(scores.max())
         order = [chosen] + [int(i) for i in np.argsort(-scores, kind="stable")[: params.top_spans]
                             if int(i) != chosen and scores[i] >= max(threshold, top - params.span_margin)]
+        prior = scores if raw is None else raw
+        order += [int(i) for i in np.argsort(-prior, kind="stable")[: params.top_spans]
+                  if int(i) not in order and prior[i] >= params.firm_min_prior]
         reason, loose = None, None
         for rank, i in enumerate(order):
             heads, leads = (contexts or {}).get(i, ((), ()))
@@ -464,7 +509,8 @@ class Grounder:
             names = [evidence.span_annotation(j) for j in heads]
             told = evidence._annotations[evidence.spans[i].passage].triples  # its passage's "X is a Y" (made above)
             ok, why = relations.check(claim, ann, float(scores[i]), strict, context=names, passage=told)
-            if ok and scores[i] >= threshold:
+            if ok and (scores[i] >= threshold or prior[i] >= params.firm_min_prior
+                       and relations.firm(claim, ann, params, passage=told)):
                 return i, True, "supported"
             if rank == 0:
                 if why == "not_found":  # no verb of the claim in it: the prior decides, unless contradicted
@@ -539,7 +585,7 @@ class Grounder:
         text, so each answer sentence is exactly one quoted span). With multi-hop retrieval (`hops`, qa/hops.py):
         the quote that resolved each hop's bridge, then the best sentence for the resolved question. For a decided
         comparison (`compared`, qa/compare.py): one quote per side."""
-        spans = self.pick(question, evidence, max_sentences)
+        spans = self.pick(question, evidence, max_sentences, quoting=True)
         if compared is not None and compared.short_answer:
             spans = list(answered_sides(compared))
             hops = ()
@@ -552,7 +598,9 @@ class Grounder:
                 if having:
                     chain += self.pick(h.query, evidence, 1, among=having)
             final = bridged[-1].query if len(bridged) % 2 == 0 else question
-            chain += self.pick(final, evidence, 1)
+            from qa.hops import PARAMS as HOP_PARAMS  # the resolved question's sentences (one, or near-ties)
+
+            chain += self.pick(final, evidence, HOP_PARAMS.final_sentences)
             spans = []
             for s in chain:
                 if s.text not in {x.text for x in spans}:
@@ -593,22 +641,36 @@ class Grounder:
             return []
         return [Verified(s.text, 1.0, True, s, [s.passage], 1.0, True, "supported") for s in (ranked[found[0]], ranked[found[1]])]
 
-    def pick(self, question: str, evidence: Evidence, max_sentences: int = 2, among: Sequence[Span] | None = None) -> list[Span]:
+    def pick(self, question: str, evidence: Evidence, max_sentences: int = 2, among: Sequence[Span] | None = None,
+             quoting: bool = False) -> list[Span]:
         """The best-supported sentences of the passages (or of the spans `among`) for the question. Besides the best
         sentences for the whole question: the best one for its question clause when another clause only sets
         the scene ("On the day of the vote, which leader ..."), and the best one naming the kind of thing asked
-        for ("Which anniversary ...") when the best sentence does not."""
+        for ("Which anniversary ...") when the best sentence does not. `quoting` (the extractive answer, not the
+        refusal features reading the candidates): the others only when they add to the best (`second_adds`)."""
         if not evidence.spans:
             return []
         q_terms = content_terms(question)
         qv = self.encode([question])[0]
         singles = [s for s in (among if among is not None else evidence.spans) if len(s.parts) == 1]
+        if self.switches.on("html_markup"):  # a sentence carrying HTML tags is markup, not an answer
+            singles = [s for s in singles if s.code or not _HTML_TAG.search(s.text)] or singles
         if not singles:
             return []
         dense = evidence.dense(qv)
         code_weight = 1.0 if HOW_TO.search(question) or not self.switches.on("code_weight") else CODE_WEIGHT
-        scored = sorted(((self._match(q_terms, s, float(dense[s.parts[0]])) * (code_weight if s.code else 1.0), i)
-                         for i, s in enumerate(singles)), reverse=True)
+        rarity = self._rarity(q_terms, singles) if self.switches.on("rarity") and q_terms else None
+        headings = {id(s): _heading_terms(evidence, s) for s in singles} if self.switches.on("section_context") else {}
+        versions = self.switches.on("changelog") and not _ASKS_VERSION.search(question)
+
+        def match(s: Span) -> float:
+            told = s.terms | (headings.get(id(s), frozenset()) & q_terms)  # its heading names what it is about
+            m = self._match(q_terms, replace(s, terms=told) if told != s.terms else s, float(dense[s.parts[0]]), rarity)
+            if versions and _under_version(evidence, s):
+                m *= PICK.changelog_weight
+            return m * (code_weight if s.code else 1.0)
+
+        scored = sorted(((match(s), i) for i, s in enumerate(singles)), reverse=True)
         picked: list[Span] = []
         seen: set[str] = set()
         for score, i in scored:
@@ -639,6 +701,16 @@ class Grounder:
             if s.text not in {x.text for x in ordered}:
                 ordered.append(s)
         picked = ordered[:max_sentences]
+        if quoting and self.switches.on("second_adds") and len(picked) > 1:  # one quote answers unless another adds
+            asked = {stem(w) for w in words(normalize(question))  # function words too ("against", "not") ...
+                     if w.lower() not in QUESTION_WORDS | _AUXILIARIES | PRONOUNS} - _FILLERS  # ... but the question's own
+            have = _stems(picked[0].text) | headings.get(id(picked[0]), frozenset())
+            kept = picked[:1]
+            for s in picked[1:]:
+                if (_stems(s.text) & asked) - have:
+                    kept.append(s)
+                    have = have | _stems(s.text)
+            picked = kept
         if self.switches.on("code_follows"):  # "... wrap your application as follows:" + the code block it introduces
             for s in list(picked):
                 if s.text.rstrip().endswith(":"):
@@ -681,6 +753,32 @@ class Grounder:
         return Grounded(" ".join(texts), citations, reports, grounding)
 
 _BULLET = re.compile(r"^\s*(?:[-*•+]|\d+[.)])\s")
+
+
+def _headings_before(evidence: Evidence, span: Span) -> tuple[str, list[str]]:
+    """The section path of span's chunk and the headings of the chunk before the span (index/structure.py units)."""
+    p = evidence.passage(span.passage)
+    at = span.start - p.start
+    return p.section or "", [p.text[a:b] for a, b, kind in (p.units or ()) if kind == "heading" and b <= at]
+
+
+def _stems(text: str) -> set[str]:
+    """The stems of every word of `text`, stopwords included."""
+    return {stem(w) for w in words(normalize(text))}
+
+
+def _heading_terms(evidence: Evidence, span: Span) -> frozenset:
+    """The terms of the section a span is under: the nearest heading before it in its chunk (with the top of the
+    chunk's section path), else the chunk's section path ("Middleware › SessionMiddleware")."""
+    section, heads = _headings_before(evidence, span)
+    text = f"{heads[-1]} {section.split(SECTION_SEP)[0]}" if heads else section
+    return frozenset(content_terms(text)) if text else frozenset()
+
+
+def _under_version(evidence: Evidence, span: Span) -> bool:
+    """Whether a span is under a version heading (a changelog entry: "0.45.0 (December 29, 2024) › Removed")."""
+    section, heads = _headings_before(evidence, span)
+    return bool(_VERSION_HEADING.search(SECTION_SEP.join([section, *heads])))
 
 
 def _contexts(evidence: Evidence) -> dict[int, tuple[list[int], list[int]]]:

@@ -41,6 +41,16 @@ def test_marker_parsing():
     assert answer_sentences("One claim. [1] Two claims [2].") == ["One claim. [1]", "Two claims [2]."]
 
 
+def test_a_year_in_parentheses_is_not_a_marker_and_a_marker_before_a_new_sentence_ends_one():
+    # a quote ending in a bracket the splitter does not read as a sentence end ("[citation needed]"), then the next
+    assert answer_sentences("It was his composer).[citation needed] [1] The Terminal is a film [2].") == [
+        "It was his composer).[citation needed] [1]", "The Terminal is a film [2]."]
+    assert strip_markers("Mi va de cantare (1967) and Hello Brother (1968) [3]") == (
+        "Mi va de cantare (1967) and Hello Brother (1968)", [3])
+    assert strip_markers("It won twice (2).") == ("It won twice.", [])
+    assert strip_markers("Per our rules (v 2) it is [4].") == ("Per our rules (v 2) it is.", [4])
+
+
 def test_supported_sentence_keeps_its_marker_and_quotes_an_exact_slice():
     g = grounder()
     ev = g.evidence(passages())
@@ -307,3 +317,45 @@ def test_list_items_are_never_paired_into_one_quote():
     pairs = [s.text for s in ev.spans if len(s.parts) > 1]
     assert not any("allow_origins" in t and "allow_methods" in t for t in pairs)  # another parameter's default
     assert all("* `" not in t for t in pairs)
+
+
+def test_a_second_quote_only_when_it_adds_to_the_first():
+    text = ("Session cookies expire after two weeks. Session cookies expire after two weeks unless configured. "
+            "Background tasks run in order. Background tasks stop after a failure.")
+    p = Passage(1, "c1", "d1", "notes.txt", text, 0, len(text), 0.8)
+    g = grounder()
+    ev = g.evidence([p])
+    same = g.pick("When do session cookies expire?", ev, quoting=True)
+    assert [s.text for s in same] == ["Session cookies expire after two weeks."]  # the other says nothing more
+    assert len(g.pick("When do session cookies expire?", ev)) == 2  # the candidates the refusal features read
+    off = Grounder(g.encode, g.calibration, Switches.without("second_adds"))
+    assert len(off.pick("When do session cookies expire?", ev, quoting=True)) == 2
+    assert [v.text for v in g.extract("When do session cookies expire?", ev)] == ["Session cookies expire after two weeks."]
+    both = g.pick("Do background tasks run in order or stop after a failure?", ev, quoting=True)
+    assert [s.text for s in both] == ["Background tasks run in order.", "Background tasks stop after a failure."]
+
+
+def test_a_rare_question_word_outweighs_words_every_sentence_repeats():
+    text = ("Starlette sessions store cookies. Starlette sessions sign cookies. Starlette sessions encode cookies. "
+            "Starlette sessions read cookies. Starlette sessions write cookies. Sessions expire after two weeks.")
+    p = Passage(1, "c1", "d1", "sessions.txt", text, 0, len(text), 0.8)
+    g = grounder()
+    ev = g.evidence([p])
+    q = "When do Starlette session cookies expire?"
+    assert [s.text for s in g.pick(q, ev, 1)] == ["Sessions expire after two weeks."]
+    off = Grounder(g.encode, g.calibration, Switches.without("rarity"))
+    assert [s.text for s in off.pick(q, ev, 1)] != ["Sessions expire after two weeks."]
+
+
+def test_a_sentence_carrying_html_is_not_an_answer():
+    text = ('Mangum is a serverless ASGI adapter for AWS Lambda.\n'
+            '<a href="https://github.com/erm/mangum" target="_blank">Mangum on GitHub</a>\n')
+    link = text.index("<a href")
+    units = ((0, link - 1, "prose"), (link, len(text) - 1, "prose"))
+    p = Passage(1, "c1", "d1", "packages.md", text, 0, len(text), 0.8, units=units)
+    g = grounder()
+    ev = g.evidence([p])
+    q = "Where is Mangum on GitHub?"
+    assert [s.text for s in g.pick(q, ev, quoting=True)] == ["Mangum is a serverless ASGI adapter for AWS Lambda."]
+    off = Grounder(g.encode, g.calibration, Switches.without("html_markup"))
+    assert any("<a href" in s.text for s in off.pick(q, ev, quoting=True))
