@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from qa.errors import InvalidInput
-from qa.terms import (content_terms, expected_type, has_type, name_terms, question_role,
+from qa.terms import (name_terms, question_role,
                       verb_subjects)
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,17 +51,6 @@ def role_conflict(question: str, evidence: "Evidence") -> bool:
     return other
 
 
-def type_absent(question: str, evidence: "Evidence", on_topic: float = 0.5) -> bool:
-    """A question asking for a date, a number or a place, where no on-topic sentence (sharing at least
-    `on_topic` of the question's terms) holds one, cannot be answered."""
-    kind = expected_type(question)
-    if kind not in ("time", "number", "place"):
-        return False
-    q_terms = content_terms(question)
-    near = [s for s in evidence.spans if len(s.parts) == 1 and q_terms and len(q_terms & s.terms) / len(q_terms) >= on_topic]
-    return not any(has_type(s.text, kind, question) for s in near)
-
-
 # Entities a question cannot be answered without: names of people, places, organisations, works, events, laws,
 # products, and dates (a question about another year is another question). Bare numbers are left out: in
 # technical questions "500" or "3.12" are usually settings, not the subject.
@@ -89,7 +78,6 @@ RULES: dict[str, tuple[Unit, RuleCheck | None]] = {
                          "organisation, work, event, law, product, date) whose words no retrieved passage has.",
                          "not_mentioned"), None),
     "comparison": (Unit("comparison", "rule", COMPARISON_DOC, "comparison_side_missing"), None),
-    "type_absent": (Unit("type_absent", "rule", type_absent.__doc__ or "", "no_expected_answer_type"), type_absent),
     "role_conflict": (Unit("role_conflict", "rule", role_conflict.__doc__ or "", "role_mismatch"), role_conflict),
     "answerability": (Unit("answerability", "rule", "The calibrated refusal model's probability is below its threshold "
                            "(qa/calibration.json).", "low_answerability"), None),
