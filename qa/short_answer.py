@@ -222,7 +222,7 @@ def _polar(q: Annotation, quotes: Sequence[Annotation]) -> str | None:
 
     for quote in quotes:
         ok, reason = relations.check(q, [quote])
-        if ok:
+        if ok and relations.firm(q, [quote]):  # "Yes" states the relation: every core triple told as asked
             return "Yes"
         if reason == "negation":
             return "No"

@@ -82,3 +82,11 @@ def test_a_relative_clause_the_parser_hung_further_back_still_describes_the_noun
     assert found[0] == "the country where the Bubye River is found"  # innermost first: the hop to resolve first
     assert all("Bubye River" in d for d in found)
 
+
+
+def test_yes_only_when_a_quote_tells_the_asked_relation_itself():
+    # the quote has the resolution and the condemning, but the US voted against it: "Yes" would invert it
+    quote = ("On the same day, the UN General Assembly adopted a resolution condemning Russia’s invasion of Ukraine, "
+             "despite the US voting against it and urging other nations to follow suit.")
+    assert short_answer("Did America back the General Assembly text denouncing Moscow's invasion?", [quote]) != "Yes"
+    assert short_answer("Did the UN General Assembly adopt a resolution condemning Russia's invasion?", [quote]) == "Yes"
