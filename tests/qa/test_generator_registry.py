@@ -24,9 +24,10 @@ def test_built_ins_are_registered_and_config_reads_the_same_registry(tmp_path):
     assert qa.config.GENERATORS is GENERATORS
     s = open_memory(tmp_path, openai_base_url="http://127.0.0.1:9/v1", llm_ctx=1024)
     assert isinstance(s.generator("extractive"), ExtractiveGenerator)
-    assert isinstance(s.generator("local"), LocalGenerator) and s.generator("local").n_ctx == 1024  # from the config
+    local = s.generator("local")
+    assert isinstance(local, LocalGenerator) and local.n_ctx == 1024  # from the config
     assert s.generator("openai").base_url == "http://127.0.0.1:9/v1"
-    assert s.generator("local") is s.generator("local")  # made once per service
+    assert s.generator("local") is local  # made once per service: a second call returns the first one
 
 
 @pytest.mark.unit
