@@ -164,6 +164,10 @@ class Annotation:
         t = self.tokens[i]
         return self.text[t.start : t.end]
 
+    def children(self, i: int) -> list[int]:
+        """Indices of the tokens whose head is token i, in order."""
+        return [j for j, t in enumerate(self.tokens) if t.head == i and j != i]
+
     def subtree(self, i: int) -> tuple[int, int]:
         """Token index range [lo, hi] of token i's subtree (its whole phrase)."""
         members = {i}

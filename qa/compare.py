@@ -71,10 +71,6 @@ class Outcome:
         return [s.span for s in self.sides if s.span is not None]
 
 
-def _children(q: Annotation, i: int) -> list[int]:
-    return [j for j, t in enumerate(q.tokens) if t.head == i and j != i]
-
-
 def _phrase(q: Annotation, i: int) -> str:
     """The side's words: the token with its compounds, determiners and modifiers, and an "of" phrase
     ("the Statue of Liberty"), not its conjuncts or appositions."""
@@ -82,7 +78,7 @@ def _phrase(q: Annotation, i: int) -> str:
     stack = [i]
     while stack:
         k = stack.pop()
-        for c in _children(q, k):
+        for c in q.children(k):
             t = q.tokens[c]
             if t.dep in _SIDE_DEPS and not (t.dep == "prep" and t.lemma == "of" and k == i):
                 continue
@@ -144,7 +140,7 @@ def comparison(question: str, annotator: Annotator | None = None) -> Comparison 
         if t.dep != "cc" or t.lemma not in ("or", "and") or not 0 <= t.head < len(toks):
             continue
         first = t.head
-        conj = next((j for j in _children(q, first) if toks[j].dep == "conj" and j > i), None)
+        conj = next((j for j in q.children(first) if toks[j].dep == "conj" and j > i), None)
         if conj is None or toks[first].pos not in ("PROPN", "NOUN") and toks[conj].pos not in ("PROPN", "NOUN"):
             continue
         a, b = _phrase(q, first), _phrase(q, conj)
@@ -171,7 +167,7 @@ def comparison(question: str, annotator: Annotator | None = None) -> Comparison 
         return None
     for i, t in enumerate(toks):  # "Is X older than Y?"
         if t.lemma == "than" and t.dep == "prep" and toks[0].pos == "AUX":
-            obj = next((j for j in _children(q, i) if toks[j].dep == "pobj"), None)
+            obj = next((j for j in q.children(i) if toks[j].dep == "pobj"), None)
             comp = t.head
             subj = next((j for j in range(1, comp) if toks[j].dep in ("nsubj", "nsubjpass", "attr")
                          and toks[j].pos in ("PROPN", "NOUN")), None)

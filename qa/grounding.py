@@ -30,8 +30,9 @@ from qa.decisions import RULES, Switches, first_refusal, question_entities
 from qa.short_answer import asks_for_thing, short_answer
 from qa.compare import Outcome, answered_sides, comparison, decide as decide_comparison
 from qa import disagreement, relations
+from qa.hops import PARAMS as HOP_PARAMS
 from index.linguistics import Annotation, AnnotationStore, Annotator, default_annotator
-from qa.terms import (_AUXILIARIES, PRONOUNS, QUESTION_WORDS, content_terms, expected_type, has_type, negated, normalize,
+from qa.terms import (AUXILIARIES, PRONOUNS, QUESTION_WORDS, content_terms, expected_type, has_type, negated, normalize,
                       proximity, salient_terms, stem, term, wh_phrase_terms, words, focus_clause)
 
 Encode = Callable[[Sequence[str]], np.ndarray]  # texts -> unit vectors, one row each
@@ -189,24 +190,26 @@ class Evidence:
             self._annotations[("span", i)] = self._annotations[span.passage].view(span.start - p.start, span.end - p.start)
         return self._annotations[("span", i)]
 
-    def scores(self, claim: str, vector: np.ndarray, penalties: bool = True) -> np.ndarray:
-        """Support of a claim (its text and unit vector) by every span, in 0..1. `penalties=False`: word overlap
-        and cosine only, without the bag-of-words stand-ins for names, numbers and negation (what the relation
-        check reads from the parse: `relations.firm`)."""
+    def scores(self, claim: str, vector: np.ndarray) -> np.ndarray:
+        """Support of a claim (its text and unit vector) by every span, in 0..1."""
+        return self.priors(claim, vector)[0]
+
+    def priors(self, claim: str, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(`scores`, the same without its penalties) from one pass over the spans. Without penalties: word
+        overlap and cosine only, without the bag-of-words stand-ins for names, numbers and negation (what the
+        relation check reads from the parse: `relations.firm`)."""
         if not self.spans:
-            return np.zeros(0)
+            return np.zeros(0), np.zeros(0)
         terms, names, neg = content_terms(claim), salient_terms(claim), negated(claim)
         dense_single = self.dense(vector)
-        out = np.empty(len(self.spans))
+        out, raw = np.empty(len(self.spans)), np.empty(len(self.spans))
         for i, span in enumerate(self.spans):
             lex = len(terms & span.terms) / len(terms) if terms else 0.0
             dense = max(dense_single[j] for j in span.parts)
             score = W_LEX * lex + W_DENSE * dense
             if len(span.parts) > 1:
                 score -= PAIR_PENALTY
-            if not penalties:
-                out[i] = max(0.0, score)
-                continue
+            raw[i] = max(0.0, score)
             if names:
                 missing = names - span.terms
                 score -= min(NAME_PENALTY_CAP, NAME_PENALTY * len(missing))
@@ -215,7 +218,7 @@ class Evidence:
             if neg != span.negated:
                 score -= NEGATION_PENALTY
             out[i] = max(0.0, score)
-        return out
+        return out, raw
 
 
 @dataclass(frozen=True)
@@ -416,7 +419,7 @@ class Grounder:
             if not terms or not evidence.spans:
                 out.append(Verified(text, 0.0, False, None, claimed, reason="not_found"))
                 continue
-            scores = evidence.scores(text, vec)
+            scores, raw = evidence.priors(text, vec)
             if contexts:
                 scores = _context_scores(text, scores, evidence, contexts)
             best = int(np.argmax(scores))
@@ -432,7 +435,6 @@ class Grounder:
             supported = bool(scores[chosen] >= threshold)
             reason = "supported" if supported else "not_found"
             if claim_ann is not None:
-                raw = evidence.scores(text, vec, penalties=False)
                 if contexts:
                     raw = _context_scores(text, raw, evidence, contexts)
                 chosen, supported, reason = self._relation_check(claim_ann, evidence, scores, chosen, threshold, contexts,
@@ -489,7 +491,7 @@ class Grounder:
         another sentence of the passages tells the same event otherwise (`relations.contradiction`).
         Unsupported: the reason the chosen span gives. `contexts` (`_contexts`): the heading and list lead-in a
         span is read under are checked with it (they name what a subjectless "Uses a 307 status code" is about).
-        `raw`: the prior without its penalties (`Evidence.scores(penalties=False)`); a span that tells every core
+        `raw`: the prior without its penalties (`Evidence.priors`); a span that tells every core
         triple of the claim as the claim does (`relations.firm`) supports it from `firm_min_prior` of it up, and
         the best spans by it are tried too: the penalties only stand in for the names, numbers and negation that
         the relation check reads from the parse ("eleven" for "11", "she" for "Marie Curie", another clause's
@@ -598,9 +600,7 @@ class Grounder:
                 if having:
                     chain += self.pick(h.query, evidence, 1, among=having)
             final = bridged[-1].query if len(bridged) % 2 == 0 else question
-            from qa.hops import PARAMS as HOP_PARAMS  # the resolved question's sentences (one, or near-ties)
-
-            chain += self.pick(final, evidence, HOP_PARAMS.final_sentences)
+            chain += self.pick(final, evidence, HOP_PARAMS.final_sentences)  # one sentence, or near-ties
             spans = []
             for s in chain:
                 if s.text not in {x.text for x in spans}:
@@ -660,13 +660,15 @@ class Grounder:
         dense = evidence.dense(qv)
         code_weight = 1.0 if HOW_TO.search(question) or not self.switches.on("code_weight") else CODE_WEIGHT
         rarity = self._rarity(q_terms, singles) if self.switches.on("rarity") and q_terms else None
-        headings = {id(s): _heading_terms(evidence, s) for s in singles} if self.switches.on("section_context") else {}
         versions = self.switches.on("changelog") and not _ASKS_VERSION.search(question)
+        placed = {id(s): _headings_before(evidence, s) for s in singles} \
+            if versions or self.switches.on("section_context") else {}
+        headings = {k: _heading_terms(*v) for k, v in placed.items()} if self.switches.on("section_context") else {}
 
         def match(s: Span) -> float:
             told = s.terms | (headings.get(id(s), frozenset()) & q_terms)  # its heading names what it is about
             m = self._match(q_terms, replace(s, terms=told) if told != s.terms else s, float(dense[s.parts[0]]), rarity)
-            if versions and _under_version(evidence, s):
+            if versions and _under_version(*placed[id(s)]):
                 m *= PICK.changelog_weight
             return m * (code_weight if s.code else 1.0)
 
@@ -703,7 +705,7 @@ class Grounder:
         picked = ordered[:max_sentences]
         if quoting and self.switches.on("second_adds") and len(picked) > 1:  # one quote answers unless another adds
             asked = {stem(w) for w in words(normalize(question))  # function words too ("against", "not") ...
-                     if w.lower() not in QUESTION_WORDS | _AUXILIARIES | PRONOUNS} - _FILLERS  # ... but the question's own
+                     if w.lower() not in QUESTION_WORDS | AUXILIARIES | PRONOUNS} - _FILLERS  # ... but the question's own
             have = _stems(picked[0].text) | headings.get(id(picked[0]), frozenset())
             kept = picked[:1]
             for s in picked[1:]:
@@ -767,17 +769,17 @@ def _stems(text: str) -> set[str]:
     return {stem(w) for w in words(normalize(text))}
 
 
-def _heading_terms(evidence: Evidence, span: Span) -> frozenset:
+def _heading_terms(section: str, heads: list[str]) -> frozenset:
     """The terms of the section a span is under: the nearest heading before it in its chunk (with the top of the
-    chunk's section path), else the chunk's section path ("Middleware › SessionMiddleware")."""
-    section, heads = _headings_before(evidence, span)
+    chunk's section path), else the chunk's section path ("Middleware › SessionMiddleware"), from
+    `_headings_before`."""
     text = f"{heads[-1]} {section.split(SECTION_SEP)[0]}" if heads else section
     return frozenset(content_terms(text)) if text else frozenset()
 
 
-def _under_version(evidence: Evidence, span: Span) -> bool:
-    """Whether a span is under a version heading (a changelog entry: "0.45.0 (December 29, 2024) › Removed")."""
-    section, heads = _headings_before(evidence, span)
+def _under_version(section: str, heads: list[str]) -> bool:
+    """Whether a span is under a version heading (a changelog entry: "0.45.0 (December 29, 2024) › Removed"), from
+    `_headings_before`."""
     return bool(_VERSION_HEADING.search(SECTION_SEP.join([section, *heads])))
 
 

@@ -88,19 +88,6 @@ def _proper_nouns(ann: Annotation, s: int, e: int) -> list[str]:
     return out
 
 
-def _proper_noun_spans(ann: Annotation, s: int, e: int) -> list[tuple[str, tuple[int, int]]]:
-    """Runs of proper nouns inside text[s:e], as written, with their character spans."""
-    out, run = [], []
-    for t in [*ann.tokens, None]:
-        if t is not None and t.start >= s and t.end <= e and t.pos == "PROPN":
-            run.append(t)
-            continue
-        if run:
-            out.append((ann.text[run[0].start : run[-1].end], (run[0].start, run[-1].end)))
-            run = []
-    return out
-
-
 def bridges(question: Annotation, passages: Sequence[tuple[Passage, Annotation]], n: int,
             labels: tuple[str, ...] = BRIDGE_LABELS, named_share: float = 0.5, described: float = 0.0) -> list[str]:
     """Names the question does not mention, from the passage sentences sharing most of the question's words
@@ -160,7 +147,7 @@ def descriptions(q: Annotation) -> list[tuple[int, int]]:
     for i, t in enumerate(q.tokens):
         if t.pos != "NOUN":
             continue
-        kids = [j for j, u in enumerate(q.tokens) if u.head == i and j != i]
+        kids = q.children(i)
         clause = any(q.tokens[j].dep in ("relcl", "acl") or (q.tokens[j].dep == "poss" and q.tokens[j].pos == "PROPN")
                      for j in kids)
         # "the author of Brand": a prepositional phrase counts only when it names something directly

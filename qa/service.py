@@ -68,12 +68,7 @@ class SentenceEncoder:
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
         if missing:
-            vectors = self.embedder.embed(missing)
-            with self._lock:
-                for t, v in zip(missing, vectors):
-                    self._cache[t] = np.asarray(v, dtype=np.float32)
-                while len(self._cache) > self.size:
-                    self._cache.popitem(last=False)
+            self.remember(missing, self.embedder.embed(missing))
         with self._lock:
             return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, 1), dtype=np.float32)
 

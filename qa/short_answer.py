@@ -248,12 +248,8 @@ class Slot:
     stranded: str = ""  # a preposition the verb keeps without its object ("What did Trump advocate for?")
 
 
-def _kids(a: Annotation, i: int) -> list[int]:
-    return [j for j, t in enumerate(a.tokens) if t.head == i and j != i]
-
-
 def _passive(a: Annotation, i: int) -> bool:
-    return any(a.tokens[k].dep in ("nsubjpass", "auxpass", "csubjpass") for k in _kids(a, i))
+    return any(a.tokens[k].dep in ("nsubjpass", "auxpass", "csubjpass") for k in a.children(i))
 
 
 def _first(a: Annotation, ids: Sequence[int], deps: Sequence[str]) -> int | None:
@@ -261,7 +257,7 @@ def _first(a: Annotation, ids: Sequence[int], deps: Sequence[str]) -> int | None
 
 
 def _subject_lemmas(a: Annotation, v: int) -> tuple[str, ...]:
-    s = _first(a, _kids(a, v), ("nsubj", "nsubjpass"))
+    s = _first(a, a.children(v), ("nsubj", "nsubjpass"))
     if s is None:
         return ()
     lo, hi = a.subtree(s)
@@ -278,7 +274,7 @@ def _slot(q: Annotation) -> Slot | None:
         return None
     h, noun, kind_of, mods = wh, "", False, ()
     if toks[wh].lemma == "what" and toks[wh].dep == "nsubj" and not any(
-            toks[k].dep in ("dobj", "attr", "ccomp", "xcomp", "acomp") for k in _kids(q, toks[wh].head)):
+            toks[k].dep in ("dobj", "attr", "ccomp", "xcomp", "acomp") for k in q.children(toks[wh].head)):
         return None  # "What happens (to X)?": an event, told by a clause, not a participant
     if toks[wh].tag == "WP$":  # whose N: the possessor of N
         n = toks[wh].head
@@ -286,9 +282,9 @@ def _slot(q: Annotation) -> Slot | None:
     if toks[wh].dep == "det" and toks[wh].head != wh:
         h = toks[wh].head
         noun = toks[h].lemma
-        mods = tuple(toks[k].lemma for k in _kids(q, h) if toks[k].dep in ("amod", "compound"))
-        of = next((k for k in _kids(q, h) if toks[k].dep == "prep" and toks[k].lemma == "of"), None)
-        pobj = _first(q, _kids(q, of), ("pobj",)) if of is not None else None
+        mods = tuple(toks[k].lemma for k in q.children(h) if toks[k].dep in ("amod", "compound"))
+        of = next((k for k in q.children(h) if toks[k].dep == "prep" and toks[k].lemma == "of"), None)
+        pobj = _first(q, q.children(of), ("pobj",)) if of is not None else None
         if pobj is not None:  # "what kind of agreement": the asked thing is an agreement, of some kind
             return Slot("", "", noun=toks[pobj].lemma, kind_of=True)
     dep = toks[h].dep
@@ -306,11 +302,11 @@ def _slot(q: Annotation) -> Slot | None:
     else:
         return None
     if role == "obj":
-        inner = next((k for k in _kids(q, v) if toks[k].dep in ("ccomp", "xcomp") and toks[k].pos in ("VERB", "AUX")
-                      and _first(q, _kids(q, k), ("dobj",)) is None), None)
+        inner = next((k for k in q.children(v) if toks[k].dep in ("ccomp", "xcomp") and toks[k].pos in ("VERB", "AUX")
+                      and _first(q, q.children(k), ("dobj",)) is None), None)
         if inner is not None and toks[inner].lemma != "be":
             v = inner
-        elif toks[v].dep in ("csubj", "csubjpass", "ccomp") and _first(q, _kids(q, toks[v].head),
+        elif toks[v].dep in ("csubj", "csubjpass", "ccomp") and _first(q, q.children(toks[v].head),
                                                                       ("nsubj", "nsubjpass")) is None:
             v = toks[v].head
             role = "pass" if _passive(q, v) else "subj"
@@ -318,8 +314,8 @@ def _slot(q: Annotation) -> Slot | None:
         return None
     verb = toks[v].lemma
     subject = () if role in ("subj", "pass") else tuple(x for x in _subject_lemmas(q, v) if x not in _WH)
-    stranded = next((toks[k].lemma for k in _kids(q, v) if toks[k].dep == "prep" and k > v
-                     and all(q.tokens[x].ent for x in _kids(q, k))), "")  # its "object" is a date at most
+    stranded = next((toks[k].lemma for k in q.children(v) if toks[k].dep == "prep" and k > v
+                     and all(q.tokens[x].ent for x in q.children(k))), "")  # its "object" is a date at most
     return Slot(verb, role, subject, noun, kind_of, mods, stranded)
 
 
@@ -345,18 +341,18 @@ def _participants_agree(quote: Annotation, v: int, subject: Sequence[str]) -> bo
 
 
 def _filler(quote: Annotation, v: int, role: str) -> int | None:
-    kids = _kids(quote, v)
+    kids = quote.children(v)
     passive = _passive(quote, v)
     if role == "subj":
         if passive:
             agent = _first(quote, kids, ("agent",))
-            return _first(quote, _kids(quote, agent), ("pobj",)) if agent is not None else None
+            return _first(quote, quote.children(agent), ("pobj",)) if agent is not None else None
         return _first(quote, kids, ("nsubj", "csubj"))
     if role in ("obj", "pass"):
         return _first(quote, kids, ("nsubjpass",)) if passive else _first(quote, kids, ("dobj", "attr", "oprd"))
     if role.startswith("prep:"):
         p = next((k for k in kids if quote.tokens[k].dep == "prep" and quote.tokens[k].lemma == role[5:]), None)
-        return _first(quote, _kids(quote, p), ("pobj", "pcomp")) if p is not None else None
+        return _first(quote, quote.children(p), ("pobj", "pcomp")) if p is not None else None
     return None
 
 
@@ -393,7 +389,7 @@ def _with_attachment(quote: Annotation, v: int, j: int, phrase: str, asked: set[
     lo, hi = quote.subtree(j)
     nxt = hi + 1
     if nxt < len(quote.tokens) and quote.tokens[nxt].head == v and quote.tokens[nxt].dep == "prep" \
-            and _first(quote, _kids(quote, nxt), ("pobj",)) is not None:
+            and _first(quote, quote.children(nxt), ("pobj",)) is not None:
         plo, phi = quote.subtree(nxt)
         more = quote.text[quote.tokens[plo].start:quote.tokens[phi].end]
         if not _content(quote, more) <= asked and not any(quote.token_text(k) in _PUNCT_CUT for k in range(plo, phi + 1)):
@@ -419,7 +415,7 @@ def _by_slot(slot: Slot, quotes: Sequence[Annotation], asked: set[str], nominal:
         if slot.role == "poss":
             for i, t in enumerate(quote.tokens):
                 if t.lemma == slot.noun:
-                    p = _first(quote, _kids(quote, i), ("poss",))
+                    p = _first(quote, quote.children(i), ("poss",))
                     if p is not None and quote.tokens[p].pos != "PRON":
                         return _phrase(quote, p).removesuffix("’s").removesuffix("'s")
             continue
@@ -466,7 +462,7 @@ def _qualities(noun_lemmas: Sequence[str], quotes: Sequence[Annotation], asked: 
         for i, t in enumerate(quote.tokens):
             if t.lemma not in noun_lemmas or t.pos != "NOUN":
                 continue
-            mods = [k for k in _kids(quote, i) if k < i and quote.tokens[k].dep == "amod"]
+            mods = [k for k in quote.children(i) if k < i and quote.tokens[k].dep == "amod"]
             if mods:
                 lo = min(quote.subtree(k)[0] for k in mods)
                 hi = max(quote.subtree(k)[1] for k in mods)
@@ -480,7 +476,7 @@ def _action(quote: Annotation, v: int, asked: set[str]) -> str:
     """What the subject did: the verb with its particle and the complements the question does not already say
     ("abstain", not "abstain from the final vote on its own resolution" when the question names the vote)."""
     end = v
-    for k in sorted(_kids(quote, v)):
+    for k in sorted(quote.children(v)):
         if k < v:
             continue
         if quote.tokens[k].dep in ("punct", "cc", "conj", "advcl", "mark"):
@@ -609,7 +605,7 @@ def _alternatives(q: Annotation) -> list[set[str]] | None:
         if t.dep != "cc" or t.lemma != "or":
             continue
         a = t.head
-        b = next((k for k in _kids(q, a) if q.tokens[k].dep == "conj" and k > i), None)
+        b = next((k for k in q.children(a) if q.tokens[k].dep == "conj" and k > i), None)
         if b is None:
             continue
         if any(q.tokens[k].pos in ("PROPN", "PRON") or q.tokens[k].ent for k in (a, b)):
@@ -636,7 +632,7 @@ def _negated(a: Annotation, i: int) -> bool:
     """A negation on the token or on a verb above it ("is *not* wrapped", "does not follow")."""
     seen = 0
     while seen < 50:
-        if any(a.tokens[k].dep == "neg" for k in _kids(a, i)):
+        if any(a.tokens[k].dep == "neg" for k in a.children(i)):
             return True
         if a.tokens[i].head in (i, -1):
             return False

@@ -204,7 +204,7 @@ def has_type(text: str, kind: str, question: str = "") -> bool:
 
 
 # --- roles: who does what, in the question and in a sentence -------------------------------------------
-_AUXILIARIES = frozenset("did does do will would can could has have had is are was were should must may might shall".split())
+AUXILIARIES = frozenset("did does do will would can could has have had is are was were should must may might shall".split())
 _SKIP_AFTER_SUBJECT = frozenset("been being be also not ever still".split())
 _LIGHT_VERBS = frozenset("do does did done doing have has had be is are was were get gets got make makes made happen".split())
 # Verbs of saying are one verb for the role check: "What did X say?" is answered by "X stated ...".
@@ -236,7 +236,7 @@ def question_role(question: str) -> tuple[frozenset, str] | None:
     ("the US president") rather than a name, or the verb is a light one ("do", "have")."""
     ws = words(normalize(question))
     for i, w in enumerate(ws):
-        if w.lower() not in _AUXILIARIES:
+        if w.lower() not in AUXILIARIES:
             continue
         j = i + 1
         if j < len(ws) and ws[j].lower() in ("the", "a", "an"):
