@@ -712,6 +712,28 @@ def short_answer(question: str, quotes: Sequence[str], annotator: Annotator | No
     quotes = [q for q in quotes if q and q.strip()]
     if not quotes:
         return None
+    return _whole_code(_short_answer(question, quotes, annotator), quotes)
+
+
+def _whole_code(phrase: str | None, quotes: Sequence[str]) -> str | None:
+    """A phrase never cuts an inline code span in half: the parser's noun chunk "env_prefix` argument" (from
+    "setting `env_prefix` argument") takes back its opening backtick, so that it is still a slice of the quote."""
+    if not phrase or phrase.count("`") % 2 == 0:
+        return phrase
+    for quote in quotes:
+        at = quote.find(phrase)
+        while at >= 0:
+            inside = quote[:at].count("`") % 2 == 1  # the phrase starts inside a code span
+            if inside and at > 0 and quote[at - 1] == "`":
+                return quote[at - 1 : at + len(phrase)]
+            end = at + len(phrase)
+            if not inside and quote[end : end + 1] == "`":
+                return quote[at : end + 1]
+            at = quote.find(phrase, at + 1)
+    return phrase.strip("`") if phrase.count("`") == 1 else phrase
+
+
+def _short_answer(question: str, quotes: Sequence[str], annotator: Annotator | None) -> str | None:
     annotator = annotator or default_annotator()
     q_ann, *anns = annotator.annotate_many([question, *quotes])
     want = expected(q_ann)

@@ -90,3 +90,17 @@ def test_events_and_named_alternatives_are_left_alone():
                         ["If a task raises, `BackgroundTasks` stops and the remaining tasks do not run."]) is None
     ann = default_annotator().annotate("Which band was formed first, Blur or Oasis?")
     assert _alternatives(ann) is None  # a comparison between named things: qa/compare.py's
+
+
+def test_a_short_answer_never_cuts_an_inline_code_span():
+    """The parser's noun chunk can start after a backtick ("env_prefix` argument"); the phrase keeps the code whole
+    and stays a slice of its quote."""
+    from qa.short_answer import _whole_code
+
+    quote = "You can namespace the environment variables by setting `env_prefix` argument."
+    assert _whole_code("env_prefix` argument", [quote]) == "`env_prefix` argument"
+    assert _whole_code("setting `env_prefix", [quote]) == "setting `env_prefix`"
+    for phrase in ("`env_prefix` argument", "namespace"):
+        assert _whole_code(phrase, [quote]) == phrase
+    found = short_answer("What can I set to namespace the environment variables?", [quote])
+    assert found is None or (found in quote and found.count("`") % 2 == 0)
