@@ -89,15 +89,15 @@ def _proper_nouns(ann: Annotation, s: int, e: int) -> list[str]:
 
 
 def bridges(question: Annotation, passages: Sequence[tuple[Passage, Annotation]], n: int,
-            labels: tuple[str, ...] = BRIDGE_LABELS, named_share: float = 0.5, described: float = 0.0) -> list[str]:
+            labels: tuple[str, ...] = BRIDGE_LABELS, params: HopParams = PARAMS) -> list[str]:
     """Names the question does not mention, from the passage sentences sharing most of the question's words
     (best sentence first; within a sentence, entities by `labels` order, then other proper-noun runs, then the
     passage title). A sentence's words include its passage's title: a paragraph is about its title ("Hello
     Love (song)": "It was recorded by Hank Snow"). A name sharing a word with a name the question gives is that
     same thing ("Barry Wesson's team" -> not "Barry Jarvis Wesson"), never a bridge. Only passages that say at
-    least `named_share` of the question's proper nouns count: a passage not naming the described thing
+    least `params.named_share` of the question's proper nouns count: a passage not naming the described thing
     ("RateLimitMiddleware") cannot tell what it is, nor a sentence (with its passage's title) holding less than
-    `described` of the question's content words. A title is a candidate only when it is a name (no verb)."""
+    `params.described` of the question's content words. A title is a candidate only when it is a name (no verb)."""
     q_lemmas = _lemmas(question)
     asked = _words(question.text) | q_lemmas
     named = set().union(*(_words(x) for x in _proper_nouns(question, 0, len(question.text)))) - q_stop(question)
@@ -109,12 +109,12 @@ def bridges(question: Annotation, passages: Sequence[tuple[Passage, Annotation]]
         title = (_lemmas(t_ann) | {t.lemma.lower() for t in t_ann.tokens}) if p.title and t_ann else set()
         about = len(named_lemmas & title)  # the passage is about the thing the question names
         said = title | _words(ann.text) | {t.lemma.lower() for t in ann.tokens}
-        if named_lemmas and len(named_lemmas & said) < named_share * len(named_lemmas):
+        if named_lemmas and len(named_lemmas & said) < params.named_share * len(named_lemmas):
             continue  # a passage that does not name the described thing cannot resolve it
         is_name = bool(t_ann) and not any(t.pos in ("VERB", "AUX") for t in t_ann.tokens)
         for s, e in ann.sents:
             overlap = len(q_lemmas & (_lemmas(ann, s, e) | title))
-            if overlap and overlap >= described * len(q_lemmas):  # the sentence says what the question describes
+            if overlap and overlap >= params.described * len(q_lemmas):  # the sentence says what the question describes
                 scored.append((overlap + about, -rank, -s, p, ann, s, e, is_name))
     scored.sort(key=lambda x: x[:3], reverse=True)
     out: list[str] = []
@@ -216,8 +216,8 @@ def label_order(noun: str, encode: Callable | None) -> tuple[str, ...]:
 
 
 def _bridge_for(found: Sequence[tuple[Passage, Annotation]], d_ann: Annotation, labels: tuple[str, ...],
-                named_share: float = PARAMS.named_share, described: float = PARAMS.described) -> str | None:
-    picked = bridges(d_ann, found, 1, labels, named_share, described)
+                params: HopParams = PARAMS) -> str | None:
+    picked = bridges(d_ann, found, 1, labels, params)
     return picked[0] if picked else None
 
 
@@ -261,8 +261,7 @@ def multi_hop(question: str, first: Sequence[Passage], retrieve: Callable[[str, 
         description = current[s:e]
         found = retrieve(description, params.passages_per_hop + 1)
         d_ann, *f_anns = annotator.annotate_many([description, *[p.text for p in found]])
-        bridge = _bridge_for(list(zip(found, f_anns)), d_ann, label_order(noun, encode), params.named_share,
-                             params.described)
+        bridge = _bridge_for(list(zip(found, f_anns)), d_ann, label_order(noun, encode), params)
         if not bridge:
             break
         hops.append(Hop(description, bridge, add(found, params.passages_per_hop)))
