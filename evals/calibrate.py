@@ -72,14 +72,15 @@ def choose_threshold(p: np.ndarray, y: np.ndarray, max_false_refusal: float, rul
 
 def balanced_threshold(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], max_false_refusal: float) -> float:
     """The threshold with the best mean (unanswerable accuracy - false refusals) of the whole system over the
-    tune splits that have both kinds of question, among those keeping each one's false refusals within bound
-    (a set of only answerable questions is fitted on but cannot set the threshold: it would always say 0)."""
+    tune splits, among those keeping the false refusals of each split with both kinds of question within bound.
+    A split of only answerable questions (multi-hop) counts with its false refusals alone: refusing them is a
+    cost like any other, though it cannot set the bound (it would always say 0)."""
     best_t, best = 0.0, -np.inf
     for t in np.unique(np.concatenate([p for p, _, _ in parts] + [np.array([0.0])])):
         got = [rates(p, y, float(t), r) for p, y, r in parts]
-        if any(g["false_refusal"] > max_false_refusal for g in got):
+        if any(g["false_refusal"] > max_false_refusal for g in got if g["unanswerable_accuracy"] is not None):
             continue
-        gain = float(np.mean([g["unanswerable_accuracy"] - g["false_refusal"] for g in got]))
+        gain = float(np.mean([(g["unanswerable_accuracy"] or 0.0) - (g["false_refusal"] or 0.0) for g in got]))
         if gain > best:
             best_t, best = float(t), gain
     return best_t
@@ -206,8 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1 / (1 + np.exp(-(M @ coef + fit.bias)))
 
     # The threshold keeps false refusals within bound on each tune split that has answerable questions.
-    mixed = [(x, t, r) for _, x, t, r in fit_parts if (t == 1).any() and (t == 0).any()]
-    threshold = balanced_threshold([(z(x), t, r) for x, t, r in mixed], args.max_false_refusal)
+    scored = [(x, t, r) for _, x, t, r in fit_parts if (t == 1).any()]
+    threshold = balanced_threshold([(z(x), t, r) for x, t, r in scored], args.max_false_refusal)
     curve = {round(float(c), 2): {n: rates(z(x), t, float(c), r) for n, x, t, r in fit_parts}
              for c in np.linspace(0.1, 0.9, 9)}
     s_threshold, s_bal = support_threshold(pos, neg)
@@ -224,8 +225,9 @@ def main(argv: list[str] | None = None) -> int:
             "max_false_refusal": args.max_false_refusal, "embed_model": service.embedder.fingerprint,
             "weighting": "each dataset's tune split weighs the same",
         "threshold_rule": "best mean (unanswerable accuracy - false refusals) of the whole system (this model or "
-                          "any other refusal rule) over the tune splits with both kinds of question, keeping each "
-                          "one's false refusals at or under max_false_refusal",
+                          "any other refusal rule) over the tune splits (a split of answerable questions only counts "
+                          "its false refusals), keeping the false refusals of each split with both kinds of question "
+                          "at or under max_false_refusal",
         },
         "fit": {n: {"auc": round(auc(z(x), t), 4), "model_alone": rates(z(x), t, threshold),
                     "system": rates(z(x), t, threshold, r)} for n, x, t, r in fit_parts},

@@ -58,3 +58,18 @@ def test_balanced_threshold_counts_the_other_rules_and_respects_the_bound():
     ruled = np.array([False, False, False, True, False, False, False])  # another rule refuses the 0.3 anyway
     assert rates(p, y, 0.0, ruled)["false_refusal"] == 0.25
     assert balanced_threshold([(p, y, ruled)], max_false_refusal=0.2) == 0.0  # the rules alone exceed the bound
+
+
+def test_balanced_threshold_counts_false_refusals_of_a_split_with_answerable_questions_only():
+    from evals.calibrate import balanced_threshold
+
+    p = np.array([0.9, 0.8, 0.3, 0.6, 0.2])
+    y = np.array([1, 1, 1, 0, 0])
+    none = np.zeros(5, dtype=bool)
+    alone = balanced_threshold([(p, y, none)], max_false_refusal=0.4)
+    assert alone > 0.6  # refusing the answerable 0.3 buys the unanswerable 0.6: 1.0 - 1/3 beats 0.5 - 0
+    hops = np.array([0.55, 0.65, 0.5, 0.9])  # a multi-hop split: every question answerable, several near 0.6
+    with_hops = balanced_threshold([(p, y, none), (hops, np.ones(4), np.zeros(4, dtype=bool))], max_false_refusal=0.4)
+    assert with_hops < alone  # its false refusals count too: the threshold no longer refuses three of its four
+    # alone, a split of answerable questions only is best served by refusing none of it
+    assert balanced_threshold([(hops, np.ones(4), np.zeros(4, dtype=bool))], max_false_refusal=0.0) == 0.0

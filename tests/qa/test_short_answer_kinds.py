@@ -104,3 +104,12 @@ def test_a_short_answer_never_cuts_an_inline_code_span():
         assert _whole_code(phrase, [quote]) == phrase
     found = short_answer("What can I set to namespace the environment variables?", [quote])
     assert found is None or (found in quote and found.count("`") % 2 == 0)
+
+
+def test_a_date_answers_only_from_a_quote_telling_the_asked_event():
+    """"When was X broadcast?": a date in a quote about X that never tells the broadcast is no answer (the
+    on-topic passage lacks it: a question to refuse, not one to answer with the war's start)."""
+    q = "When was the Vietnam War first broadcast on television?"
+    assert short_answer(q, ["The Vietnam War began in November 1955 and ended in April 1975."]) is None
+    found = short_answer(q, ["The Vietnam War was first broadcast on television in 1965, by CBS."])
+    assert found == "1965"
