@@ -66,6 +66,11 @@ class PickParams:
 
     changelog_weight: float = 0.8  # a sentence under a version heading ("## 0.45.0 (December 29, 2024)") counts this
     # much unless the question asks about versions (`changelog`)
+    # how well a sentence answers a question (`Grounder._match`): these weights of the share of the question's terms
+    # it has, its embedding similarity with the question, and that share times how close together the terms are
+    w_coverage: float = 0.4
+    w_dense: float = 0.3
+    w_proximity: float = 0.3
 
 
 PICK = PickParams()
@@ -568,7 +573,7 @@ class Grounder:
             cov = sum(weights[t] for t in q_terms & span.terms) / sum(weights[t] for t in q_terms)
         else:
             cov = len(q_terms & span.terms) / len(q_terms)
-        return 0.4 * cov + 0.3 * dense + 0.3 * cov * proximity(q_terms, span.text)
+        return PICK.w_coverage * cov + PICK.w_dense * dense + PICK.w_proximity * cov * proximity(q_terms, span.text)
 
     @staticmethod
     def _rarity(terms: set[str], singles: list[Span]) -> dict[str, float]:
