@@ -42,8 +42,10 @@ MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 # a year of the quote, not a marker)
 _LOOSE_MARKER = re.compile(r"\s*(?:[\[(](?:passage|source|doc(?:ument)?)\s*\d+(?:\s*[,;]\s*\d+)*[\])]"
                            r"|\(\d{1,2}(?:\s*[,;]\s*\d{1,2})*\))", re.I)
-_MARKER_THEN_SENTENCE = re.compile(r"(?<=\])\s+(?=[A-Z\"“‘`'(])")  # "... [1] The next quote": a sentence ends there
+_MARKER_THEN = re.compile(r"(?<=\])\s+(?=\S)")
+_SENTENCE_START = re.compile(r"[A-Z\"“‘`'(]")  # "... [1] The next quote": a sentence ends there
 _ENDS_WITH_MARKER = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]$")
+_INTRODUCES = re.compile(r":\s*(?:\[\d+(?:\s*[,;]\s*\d+)*\]\s*)+$")  # "... register it: [1]" + the code it introduces
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 REFUSAL_MESSAGE = "Your documents do not contain an answer to this question."
@@ -309,10 +311,11 @@ def answer_sentences(text: str) -> list[str]:
     text = text.strip()
     out: list[str] = []
     pieces = []
-    for s in sentence_spans(text):  # a citation marker followed by a new sentence ends one ("... [1] The next")
-        at = s.start
-        for m in _MARKER_THEN_SENTENCE.finditer(text, s.start, s.end):
-            if _ENDS_WITH_MARKER.search(text, at, m.start()):
+    for s in sentence_spans(text):  # a citation marker followed by a new sentence ends one ("... [1] The next"),
+        at = s.start  # and so does one after a colon: what follows is the example it introduces ("... as follows: [1] x = 1")
+        for m in _MARKER_THEN.finditer(text, s.start, s.end):
+            if _ENDS_WITH_MARKER.search(text, at, m.start()) and (
+                    _SENTENCE_START.match(text, m.end()) or _INTRODUCES.search(text, at, m.start())):
                 pieces.append(text[at:m.start()])
                 at = m.end()
         pieces.append(text[at:s.end])

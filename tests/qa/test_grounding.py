@@ -48,6 +48,16 @@ def test_a_year_in_parentheses_is_not_a_marker_and_a_marker_before_a_new_sentenc
     assert strip_markers("Mi va de cantare (1967) and Hello Brother (1968) [3]") == (
         "Mi va de cantare (1967) and Hello Brother (1968)", [3])
     assert strip_markers("It won twice (2).") == ("It won twice.", [])
+
+
+def test_a_marker_after_a_colon_ends_the_sentence_that_introduces_a_code_block():
+    # the extractive answer quotes "... how to register it:" and then the code block it introduces: two quotes,
+    # two sentences, not one claim made of prose and code
+    answer = "See below how to register it: [1] from datetime import datetime\n\nregister(DateTimeConvertor()) [1]"
+    assert answer_sentences(answer)[0] == "See below how to register it: [1]"
+    assert all("register it" not in s for s in answer_sentences(answer)[1:])
+    assert answer_sentences("It is set to: [2] true, not false [2].") == ["It is set to: [2]", "true, not false [2]."]
+    assert answer_sentences("Use the value 3 [1] and more [2].") == ["Use the value 3 [1] and more [2]."]
     assert strip_markers("Per our rules (v 2) it is [4].") == ("Per our rules (v 2) it is.", [4])
 
 
