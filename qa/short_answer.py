@@ -32,7 +32,7 @@ a short answer is never guessed. The phrase is always a slice of a quote.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 from index.linguistics import Annotation, Annotator, Triple, default_annotator
@@ -103,6 +103,13 @@ def _subject_before_verb(q: Annotation, wh: int) -> tuple[str, ...]:
 
 def _lemmas(ann: Annotation) -> set[str]:
     return {t.lemma for t in ann.tokens if t.pos in ("PROPN", "NOUN", "NUM", "ADJ", "VERB")}
+
+
+def _asked(q: Annotation) -> set[str]:
+    """What the question says: its content lemmas and, lower-cased, its content words as written (a lower-cased
+    question parses names as nouns: "game of thrones" has the lemma "throne", the quote's name "Thrones")."""
+    return _lemmas(q) | {q.token_text(i).lower() for i, t in enumerate(q.tokens)
+                         if t.pos in ("PROPN", "NOUN", "NUM", "ADJ", "VERB")}
 
 
 def _main_triple(q: Annotation) -> Triple | None:
@@ -200,8 +207,8 @@ def _entity(quote: Annotation, labels: Sequence[str], asked: set[str], kind: str
             continue
         text = quote.text[s:e]
         words = {quote.tokens[k].lemma for k in toks}
-        if words <= asked:
-            continue  # the question already names it
+        if words <= asked or {quote.token_text(k).lower() for k in toks} <= asked:
+            continue  # the question already names it (in a lower-cased question "thrones" is a noun, not a name)
         if kind == "person" and quote.tokens[head].dep in ("amod", "compound"):
             h = quote.tokens[head].head
             if quote.tokens[h].pos == "NOUN" and quote.tokens[h].lemma not in asked:
@@ -746,7 +753,7 @@ def _short_answer(question: str, quotes: Sequence[str], annotator: Annotator | N
             return found
     if want is None:
         return None
-    asked = _lemmas(q_ann)
+    asked = _asked(q_ann)
     if want.kind == "polar":
         found = _polar(q_ann, anns) if want.slot != "elliptical" else None
         return found or _boolean_default(q_ann, anns) or _by_polarity(q_ann, anns)
@@ -757,6 +764,8 @@ def _short_answer(question: str, quotes: Sequence[str], annotator: Annotator | N
     if want.kind == "manner":  # how someone acted is read from the quotes that tell the event the question asks about
         anns = anns[: sum(1 for c in cover if c == max(cover))]
     slot = _slot(q_ann) if want.kind != "manner" else None
+    if not want.verb and slot is not None and slot.verb not in ("", "do", "be"):
+        want = replace(want, verb=slot.verb)  # the parse gave the clause no triple ("what does the DNA test for")
     noun = _wh_noun(q_ann) or want.noun or (slot.noun if slot else "")
     if (want.kind == "number" or (want.kind == "thing" and noun and not (slot and slot.kind_of))) \
             and any(_CODE.search(a.text) for a in anns):  # a value or name (what/which <noun>), not an event

@@ -113,3 +113,17 @@ def test_a_date_answers_only_from_a_quote_telling_the_asked_event():
     assert short_answer(q, ["The Vietnam War began in November 1955 and ended in April 1975."]) is None
     found = short_answer(q, ["The Vietnam War was first broadcast on television in 1965, by CBS."])
     assert found == "1965"
+
+
+@pytest.mark.parametrize("question, quote", [
+    # the parse gives the question's clause no triple, its slot still has the verb: a quote never telling a test is
+    # no answer to what a test is for
+    ("what does the cell free dna test for",
+     "During interphase, the cell grows, accumulating nutrients needed for mitosis and duplicating its DNA."),
+    # a lower-cased question names "game of thrones" with nouns; the quote's name "Thrones" is what it asks about,
+    # not who the main character is
+    ("who is main character in game of thrones",
+     "He began the first volume of the series, A Game of Thrones, in 1991 and had it published in 1996."),
+])
+def test_no_short_answer_from_a_quote_that_does_not_tell_the_asked_thing(question, quote):
+    assert short_answer(question, [quote]) is None
