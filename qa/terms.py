@@ -203,107 +203,9 @@ def has_type(text: str, kind: str, question: str = "") -> bool:
     return any(w[0].isupper() and not _is_stopword(w) and term(w) not in asked for w in words(normalize(text))[1:])
 
 
-# --- roles: who does what, in the question and in a sentence -------------------------------------------
+# --- function words the pickers leave out -------------------------------------------------------------
 AUXILIARIES = frozenset("did does do will would can could has have had is are was were should must may might shall".split())
-_SKIP_AFTER_SUBJECT = frozenset("been being be also not ever still".split())
-_LIGHT_VERBS = frozenset("do does did done doing have has had be is are was were get gets got make makes made happen".split())
-# Verbs of saying are one verb for the role check: "What did X say?" is answered by "X stated ...".
-_SPEECH_WORDS = frozenset("""say says said saying state states stated note notes noted comment comments commented
-add adds added assert asserts asserted indicate indicates indicated tell tells told claim claims claimed emphasize emphasized
-emphasise emphasised announce announced remark remarked describe described declare declared explain explained insist insisted
-argue argued warn warned write wrote written reply replied respond responded suggest suggested""".split())
-SPEECH = frozenset(stem(w) for w in _SPEECH_WORDS)
 PRONOUNS = frozenset("he she they we i it you".split())
-# A word directly before a verb that means the verb's subject is elsewhere ("... by advocating").
-_CLAUSE_OPENERS = frozenset("by for of with to from after before while without in on at about into upon through than as".split())
-ROLE_WINDOW = 5  # words looked back from a verb for its subject
-
-
-def _is_name(w: str) -> bool:
-    return w[:1].isupper() and not _is_stopword(w)
-
-
-def _verb_matches(verb: str, word: str) -> bool:
-    """Whether `word` (in a sentence) is the question's verb, any verb of saying standing for another."""
-    if _is_stopword(word) and word.lower() not in _SPEECH_WORDS:
-        return False
-    return stem(word) == verb or (verb in SPEECH and word.lower() in _SPEECH_WORDS)
-
-
-def question_role(question: str) -> tuple[frozenset, str] | None:
-    """(the subject's terms, the verb's stem) when the question names who does what: "How did Russia vote ...",
-    "What did Putin say ...", "Would Putin oppose ...". None when it does not, or the subject is a description
-    ("the US president") rather than a name, or the verb is a light one ("do", "have")."""
-    ws = words(normalize(question))
-    for i, w in enumerate(ws):
-        if w.lower() not in AUXILIARIES:
-            continue
-        j = i + 1
-        if j < len(ws) and ws[j].lower() in ("the", "a", "an"):
-            j += 1
-        k = j
-        while k < len(ws) and _is_name(ws[k]):
-            k += 1
-        if k == j:
-            continue
-        subject = frozenset(term(x) for x in ws[j:k])
-        while k < len(ws) and ws[k].lower() in _SKIP_AFTER_SUBJECT:
-            k += 1
-        if k >= len(ws) or not ws[k].islower() or ws[k] in _LIGHT_VERBS:
-            return None
-        verb = stem(ws[k])
-        if ws[k] not in _SPEECH_WORDS and _is_stopword(ws[k]):
-            return None
-        if w.lower() in ("is", "are", "was", "were") and not ws[k].endswith(("ing", "ed")):
-            return None  # "Who is the French president?": after a copula only "-ing"/"-ed" forms are verbs
-        after = ws[k + 1] if k + 1 < len(ws) else ""
-        if after.islower() and (not _is_stopword(after) or stem(after) in SPEECH):
-            return None  # "the American leader say": the name describes a noun, the subject is not the name
-        return subject, verb
-    return None
-
-
-_DETERMINERS = frozenset("a an the its their his her this that these those our your my any each every".split())
-_BREAK = re.compile(r"[,;:()\[\]“”\"—–]")
-
-
-def verb_subjects(text: str, verb: str, names: frozenset = frozenset()) -> list[frozenset | None]:
-    """For each occurrence of `verb` (any verb of saying for a verb of saying) in `text`: the terms of the
-    name right before it in the same clause, its subject ("the US voting", "Putin would likely not oppose"),
-    with names joined by "and"; None when that cannot be read: a pronoun or a comma comes first, the word is a
-    noun ("a meeting"), or the subject is elsewhere ("... by advocating"). `names` are terms known to be
-    names, so a sentence's first word counts only when it is one."""
-    text = normalize(text)
-    tokens = list(_WORD.finditer(text))
-    ws = [m.group().replace("’", "'") for m in tokens]
-
-    def joined(a: int, b: int) -> bool:  # no clause break between tokens a < b
-        return not _BREAK.search(text, tokens[a].end(), tokens[b].start())
-
-    out: list[frozenset | None] = []
-    for i, w in enumerate(ws):
-        if not w.islower() or not _verb_matches(verb, w):
-            continue
-        if i == 0 or ws[i - 1].lower() in _CLAUSE_OPENERS or ws[i - 1].lower() in _DETERMINERS:
-            out.append(None)
-            continue
-        found = None
-        for j in range(i - 1, max(-1, i - 1 - ROLE_WINDOW), -1):
-            x = ws[j]
-            if x.lower() in PRONOUNS or not joined(j, j + 1):
-                break
-            if _is_name(x) and (j > 0 or term(x) in names):
-                run, k = {term(x)}, j - 1
-                while k >= 0 and joined(k, k + 1) and (_is_name(ws[k]) or ws[k].lower() in ("and", "or")):
-                    if _is_name(ws[k]):
-                        run.add(term(ws[k]))
-                    k -= 1
-                found = frozenset(run)
-                break
-        out.append(found)
-    return out
-
-
 _PLACE = re.compile(r"\b(?:in|at|near|outside|inside)\s+(?:the\s+)?([A-Z][\w'’\-]*)")
 
 
@@ -311,16 +213,6 @@ def has_place(text: str, question: str = "") -> bool:
     """Whether the text says where: "in/at/near" followed by a name the question does not already have."""
     asked = content_terms(question)
     return any(not _is_stopword(m.group(1)) and term(m.group(1)) not in asked for m in _PLACE.finditer(normalize(text)))
-
-
-def name_terms(text: str) -> set[str]:
-    """Terms of the capitalised names inside the text's sentences (not a sentence's first word)."""
-    from index.chunking import sentence_spans  # noqa: PLC0415 (terms stays importable on its own)
-
-    out = set()
-    for s in sentence_spans(text):
-        out |= {term(w) for w in words(normalize(text[s.start : s.end]))[1:] if _is_name(w)}
-    return out
 
 
 _WH = re.compile(r"\b(?:which|what)\s+(?:(?:kind|kinds|type|types|sort|sorts)\s+of\s+)?(.*)", re.I)
