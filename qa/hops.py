@@ -22,6 +22,7 @@ from qa.answers import Passage, append_new
 
 # entity labels that can stand for a described thing, most likely first (demonyms and languages rarely do)
 BRIDGE_LABELS = ("PERSON", "ORG", "WORK_OF_ART", "GPE", "LOC", "FAC", "EVENT", "PRODUCT", "LAW")
+PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})  # where entity recognition is surest of a description's kind
 EMBEDDED = frozenset({"relcl", "acl", "poss", "pcomp"})  # dependencies that nest a description in a question
 _CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "NUM"})
 
@@ -36,6 +37,8 @@ class HopParams:
     named_share: float = 0.5  # a bridge comes from a passage saying this share of the description's proper nouns
     described: float = 0.5  # ... and from a sentence (and its passage title) holding this share of its content words
     budget_ms: float = 600.0  # no new hop starts after this much time
+    kind_similarity: float = 0.3  # a description's noun names a kind of place ("country", "city", "river") when its
+    # embedding is this close to spaCy's gloss of a place label (GPE, LOC, FAC); "one", "text", "resolution" are not
 
 
 PARAMS = HopParams()
@@ -89,7 +92,7 @@ def _proper_nouns(ann: Annotation, s: int, e: int) -> list[str]:
 
 
 def bridges(question: Annotation, passages: Sequence[tuple[Passage, Annotation]], n: int,
-            labels: tuple[str, ...] = BRIDGE_LABELS, params: HopParams = PARAMS) -> list[str]:
+            labels: tuple[str, ...] = BRIDGE_LABELS, params: HopParams = PARAMS, kind: str = "") -> list[str]:
     """Names the question does not mention, from the passage sentences sharing most of the question's words
     (best sentence first; within a sentence, entities by `labels` order, then other proper-noun runs, then the
     passage title). A sentence's words include its passage's title: a paragraph is about its title ("Hello
@@ -97,8 +100,11 @@ def bridges(question: Annotation, passages: Sequence[tuple[Passage, Annotation]]
     same thing ("Barry Wesson's team" -> not "Barry Jarvis Wesson"), never a bridge. Only passages that say at
     least `params.named_share` of the question's proper nouns count: a passage not naming the described thing
     ("RateLimitMiddleware") cannot tell what it is, nor a sentence (with its passage's title) holding less than
-    `params.described` of the question's content words. A title is a candidate only when it is a name (no verb)."""
+    `params.described` of the question's content words -- its head noun counting as said by an entity of `kind`,
+    the place label that noun surely names ("country" -> GPE: "Buyende is a town in ... Uganda"). A title is a
+    candidate only when it is a name (no verb)."""
     q_lemmas = _lemmas(question)
+    head = next((t.lemma for t in question.tokens if t.dep == "ROOT" and t.pos == "NOUN"), "")  # "country"
     asked = _words(question.text) | q_lemmas
     named = set().union(*(_words(x) for x in _proper_nouns(question, 0, len(question.text)))) - q_stop(question)
     named_lemmas = {t.lemma.lower() for t in question.tokens if t.pos == "PROPN"}
@@ -113,7 +119,10 @@ def bridges(question: Annotation, passages: Sequence[tuple[Passage, Annotation]]
             continue  # a passage that does not name the described thing cannot resolve it
         is_name = bool(t_ann) and not any(t.pos in ("VERB", "AUX") for t in t_ann.tokens)
         for s, e in ann.sents:
-            overlap = len(q_lemmas & (_lemmas(ann, s, e) | title))
+            has = _lemmas(ann, s, e) | title
+            overlap = len(q_lemmas & has)
+            if kind and head not in has and any(label == kind and a >= s and b <= e for a, b, label in ann.ents):
+                overlap += 1  # "the country where X is": a sentence naming a country (GPE) says what it describes
             if overlap and overlap >= params.described * len(q_lemmas):  # the sentence says what the question describes
                 scored.append((overlap + about, -rank, -s, p, ann, s, e, is_name))
     scored.sort(key=lambda x: x[:3], reverse=True)
@@ -200,24 +209,26 @@ def _clause(q: Annotation, d: tuple[int, int, str]) -> bool:
     return any(t.dep in ("relcl", "acl") and t.start >= d[0] and t.end <= d[1] for t in q.tokens)
 
 
-def label_order(noun: str, encode: Callable | None) -> tuple[str, ...]:
+def label_order(noun: str, encode: Callable | None) -> tuple[tuple[str, ...], float]:
     """The entity labels most likely to name a `noun` ("composer" -> PERSON first, "country" -> GPE first): the
-    noun's embedding against spaCy's own description of each label (`spacy.explain`). Without an encoder, the
-    default order."""
+    noun's embedding against spaCy's own description of each label (`spacy.explain`), and the first one's
+    similarity (how surely the noun is a kind of that entity: "country" 0.54, "one" 0.15). Without an encoder,
+    the default order and 0."""
     if encode is None or not noun:
-        return BRIDGE_LABELS
+        return BRIDGE_LABELS, 0.0
     import numpy as np
     import spacy
 
     glossary = [f"{spacy.explain(label) or label}" for label in BRIDGE_LABELS]
     vectors = np.asarray(encode([f"a {noun}", *glossary]))
     sims = vectors[1:] @ vectors[0]
-    return tuple(BRIDGE_LABELS[i] for i in np.argsort(-sims))
+    order = np.argsort(-sims)
+    return tuple(BRIDGE_LABELS[i] for i in order), float(sims[order[0]])
 
 
 def _bridge_for(found: Sequence[tuple[Passage, Annotation]], d_ann: Annotation, labels: tuple[str, ...],
-                params: HopParams = PARAMS) -> str | None:
-    picked = bridges(d_ann, found, 1, labels, params)
+                params: HopParams = PARAMS, kind: str = "") -> str | None:
+    picked = bridges(d_ann, found, 1, labels, params, kind)
     return picked[0] if picked else None
 
 
@@ -261,7 +272,9 @@ def multi_hop(question: str, first: Sequence[Passage], retrieve: Callable[[str, 
         description = current[s:e]
         found = retrieve(description, params.passages_per_hop + 1)
         d_ann, *f_anns = annotator.annotate_many([description, *[p.text for p in found]])
-        bridge = _bridge_for(list(zip(found, f_anns)), d_ann, label_order(noun, encode), params)
+        labels, sure = label_order(noun, encode)
+        kind = labels[0] if labels[0] in PLACE_LABELS and sure >= params.kind_similarity else ""
+        bridge = _bridge_for(list(zip(found, f_anns)), d_ann, labels, params, kind)
         if not bridge:
             break
         hops.append(Hop(description, bridge, add(found, params.passages_per_hop)))

@@ -90,3 +90,19 @@ def test_yes_only_when_a_quote_tells_the_asked_relation_itself():
              "despite the US voting against it and urging other nations to follow suit.")
     assert short_answer("Did America back the General Assembly text denouncing Moscow's invasion?", [quote]) != "Yes"
     assert short_answer("Did the UN General Assembly adopt a resolution condemning Russia's invasion?", [quote]) == "Yes"
+
+
+def test_a_place_named_by_its_kind_bridges_a_description_that_does_not_repeat_the_kind():
+    """"the country where Buyende is located": the passage says "Buyende is a town in ... Uganda" without the words
+    "country" or "located"; a GPE entity in the sentence says what "country" describes -- but only for a noun that
+    surely names a kind of place (not "one", "text": the seed's "the one condemning Russia" takes no such bridge)."""
+    from index.linguistics import default_annotator
+    from qa.answers import Passage
+    from qa.hops import BRIDGE_LABELS, bridges
+
+    ann = default_annotator()
+    text = "Buyende is a town in the Eastern Region of Uganda. It is the main municipal centre of Buyende District."
+    found = [(Passage(1, "b1", "d1", "Buyende", text, 0, len(text), 0.9, title="Buyende"), ann.annotate(text))]
+    description = ann.annotate("the country where Buyende is located")
+    assert bridges(description, found, 1, BRIDGE_LABELS) == []  # one word of three said: not enough on its own
+    assert bridges(description, found, 1, ("GPE", "LOC", "PERSON"), kind="GPE") == ["Uganda"]
