@@ -40,9 +40,6 @@ def _named(arg) -> bool:
         return True
     words = arg.text.replace("'s", "").replace("’s", "").split()
     return arg.ent == "PROPN" and all(w.replace("-", "").isalpha() for w in words) and any(w[:1].isupper() for w in words)
-LIGHT_VERBS = frozenset({"be", "have", "do", "get", "make", "take", "go"})  # say nothing of who did what
-
-
 def role_conflict(question: str, evidence: "Evidence") -> bool:
     """The question says who did it ("How did Russia vote?"), the passages tell that deed (the same verb lemma;
     verbs of saying stand for each other), but every telling whose subject is a name has another name doing it
@@ -50,6 +47,7 @@ def role_conflict(question: str, evidence: "Evidence") -> bool:
     not from capital letters."""
     from index.linguistics import default_annotator
     from qa import relations
+    from qa.short_answer import LIGHT_VERBS  # they say nothing of who did what
 
     q = default_annotator().annotate(question)
     root = next((i for i, t in enumerate(q.tokens) if t.dep == "ROOT"), None)  # the question's own clause, not a

@@ -64,8 +64,6 @@ class ShortAnswerParams:
     polar_coverage: float = 0.6  # share of the question's content lemmas a sentence must hold to be read for Yes/No
     code_min_overlap: int = 1  # question lemmas a sentence must share for its inline code to answer a what/which
     max_phrase_tokens: int = 12  # a slot filler longer than this is cut back to its noun chunk
-    entity_needs_event: bool = True  # a date, place or number answers only from a quote that tells the question's
-    # event (its verb, or a noun made from it), as a person's name already must ("When was X broadcast?")
 
 
 PARAMS = ShortAnswerParams()
@@ -790,9 +788,10 @@ def _short_answer(question: str, quotes: Sequence[str], annotator: Annotator | N
                     return quote.text[s:e]
     if want.kind in KIND_LABELS:
         for quote in anns:
-            if (want.kind == "person" or PARAMS.entity_needs_event) and want.verb and want.verb not in LIGHT_VERBS \
+            if want.verb and want.verb not in LIGHT_VERBS \
                     and not any(_same_event(want.verb, t, nominal=True) for t in quote.tokens):
-                continue  # "Who will command the force?": a name in a quote that never says "command" is no answer
+                continue  # "Who will command the force?" / "When was X broadcast?": a name, date, place or number
+                # in a quote that never tells the question's event (its verb, or a noun made from it) is no answer
             found = _entity(quote, KIND_LABELS[want.kind], asked, "where" if want.kind == "place" and not want.noun
                             else want.kind)
             if found:
