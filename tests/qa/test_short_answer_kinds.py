@@ -102,8 +102,7 @@ def test_a_short_answer_never_cuts_an_inline_code_span():
     assert _whole_code("setting `env_prefix", [quote]) == "setting `env_prefix`"
     for phrase in ("`env_prefix` argument", "namespace"):
         assert _whole_code(phrase, [quote]) == phrase
-    found = short_answer("What can I set to namespace the environment variables?", [quote])
-    assert found is None or (found in quote and found.count("`") % 2 == 0)
+    assert short_answer("What can I set to namespace the environment variables?", [quote]) == "`env_prefix` argument"
 
 
 def test_a_date_answers_only_from_a_quote_telling_the_asked_event():
