@@ -64,23 +64,31 @@ def choose_threshold(p: np.ndarray, y: np.ndarray, max_false_refusal: float, rul
     ruled = np.zeros(len(p), dtype=bool) if ruled is None else ruled
     best = 0.0
     for t in np.unique(np.concatenate([p, [0.0]])):
-        false_refusal = float(np.mean(((p < t) | ruled)[y == 1])) if (y == 1).any() else 0.0
+        false_refusal = float(np.mean(((p < t) | ruled)[y > 0])) if (y > 0).any() else 0.0
         if false_refusal <= max_false_refusal:
             best = max(best, float(t))
     return best
 
 
-def balanced_threshold(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], max_false_refusal: float) -> float:
-    """The threshold with the best mean (unanswerable accuracy - false refusals) of the whole system over the
-    tune splits, among those keeping the false refusals of each split with both kinds of question within bound.
-    A split of only answerable questions (multi-hop) counts with its false refusals alone: refusing them is a
-    cost like any other, though it cannot set the bound (it would always say 0)."""
+def balanced_threshold(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], max_false_refusal: float,
+                       wrong_cost: float = 1.0) -> float:
+    """The threshold with the best mean (unanswerable accuracy - cost of refused answerable questions) of the whole
+    system over the tune splits, among those keeping the false refusals of each split with both kinds of question
+    within bound. Refusing an answerable question costs 1 when the service would answer it correctly (y == 1) and
+    `wrong_cost` when it would answer it wrongly (y == 0.5): a wrong answer is no loss to refuse. A split of only
+    answerable questions (multi-hop) counts with its costs alone (it cannot set the bound: it would always say 0)."""
     best_t, best = 0.0, -np.inf
     for t in np.unique(np.concatenate([p for p, _, _ in parts] + [np.array([0.0])])):
         got = [rates(p, y, float(t), r) for p, y, r in parts]
         if any(g["false_refusal"] > max_false_refusal for g in got if g["unanswerable_accuracy"] is not None):
             continue
-        gain = float(np.mean([(g["unanswerable_accuracy"] or 0.0) - (g["false_refusal"] or 0.0) for g in got]))
+        costs = []
+        for (p, y, r), g in zip(parts, got):
+            refused = (p < t) | r
+            answerable = y > 0
+            cost = (np.where(y[answerable] == 1, 1.0, wrong_cost) * refused[answerable]).sum() / max(1, answerable.sum())
+            costs.append((g["unanswerable_accuracy"] or 0.0) - cost)
+        gain = float(np.mean(costs))
         if gain > best:
             best_t, best = float(t), gain
     return best_t
@@ -91,21 +99,39 @@ def rates(p: np.ndarray, y: np.ndarray, t: float, ruled: np.ndarray | None = Non
     refused = (p < t) | (ruled if ruled is not None else np.zeros(len(p), dtype=bool))
     return {
         "unanswerable_accuracy": round(float(np.mean(refused[y == 0])), 4) if (y == 0).any() else None,
-        "false_refusal": round(float(np.mean(refused[y == 1])), 4) if (y == 1).any() else None,
-        "n_answerable": int((y == 1).sum()), "n_unanswerable": int((y == 0).sum()),
+        "false_refusal": round(float(np.mean(refused[y > 0])), 4) if (y > 0).any() else None,
+        "right_answers_refused": round(float(np.mean(refused[y == 1])), 4) if (y == 1).any() else None,
+        "n_answerable": int((y > 0).sum()), "n_answered_right": int((y == 1).sum()), "n_unanswerable": int((y == 0).sum()),
     }
 
 
+OPEN = "unmentioned,comparison,role_conflict,answerability"  # every refusal rule off: what would it answer?
+
+
+def answered_correctly(service, example, collection: str, top_k: int) -> bool:
+    """Whether the extractive answer the service gives when no refusal rule may refuse is right: it has a
+    reference answer in it (evals/metrics.py `contains`; short references) or at least half of a reference's
+    words (long references, such as ClapNQ's sentences). Refusing such a question loses a right answer."""
+    from evals.metrics import contains, token_recall
+
+    answer = service.ask(example.question, collection, top_k=top_k)
+    return not answer.refused and any(contains(answer.answer, r) or token_recall(answer.answer, r) >= 0.5
+                                      for r in example.answers)
+
+
 def collect(service, examples, collection: str, top_k: int, progress: str):
-    """Refusal features per question, and support scores of reference sentences (gold vs other passages)."""
+    """Refusal features per question, and support scores of reference sentences (gold vs other passages).
+    y: 1 for an answerable question the service answers correctly (when nothing refuses it), 0.5 for one it
+    would answer wrongly, 0 for an unanswerable one."""
     g = service.grounder
+    open_service = service.variant(without=OPEN)
     X, y, pos, neg, ruled = [], [], [], [], []
     for i, ex in enumerate(examples):
         decision, passages = service.decision_for(ex.question, collection, top_k)  # exactly what `ask` decides on
         ev = g.evidence(passages)
         feats = decision.features
         X.append([feats[f] for f in FEATURES])
-        y.append(1 if ex.answerable else 0)
+        y.append(0.0 if not ex.answerable else 1.0 if answered_correctly(open_service, ex, collection, top_k) else 0.5)
         ruled.append(decision.rule not in (None, "answerability"))  # another rule refuses whatever the model says
         if ex.answerable and ex.answers and ex.evidence:
             gold = {p.n for p in passages if any(e.strip() and e.strip() in p.text for e in ex.evidence)}
@@ -179,6 +205,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="highest false-refusal rate of the whole system allowed on each tune split with "
                              "unanswerable questions (default 0.2)")
     parser.add_argument("--out", default=str(CALIBRATION_FILE))
+    parser.add_argument("--target", choices=("answerable", "correct"), default="answerable",
+                        help="what the refusal model learns to predict: that the question is answerable, or that the "
+                             "service answers it correctly (default answerable)")
+    parser.add_argument("--wrong-answer-cost", type=float, default=1.0,
+                        help="cost of refusing an answerable question the service would answer wrongly, against 1 for "
+                             "one it answers right, in the threshold choice (default 1: every false refusal costs)")
     args = parser.parse_args(argv)
 
     started = time.time()
@@ -200,15 +232,16 @@ def main(argv: list[str] | None = None) -> int:
     y = np.concatenate([t for _, _, t, _ in fit_parts])
     # every dataset weighs the same in the fit, whatever its size
     w = np.concatenate([np.full(len(t), 1.0 / len(t)) for _, _, t, _ in fit_parts])
-    fit = fit_logistic(X, y, w)
+    target = (y == 1) if args.target == "correct" else (y > 0)
+    fit = fit_logistic(X, target.astype(float), w)
     coef = np.array([fit.weights[f] for f in FEATURES])
 
     def z(M: np.ndarray) -> np.ndarray:
         return 1 / (1 + np.exp(-(M @ coef + fit.bias)))
 
     # The threshold keeps false refusals within bound on each tune split that has answerable questions.
-    scored = [(x, t, r) for _, x, t, r in fit_parts if (t == 1).any()]
-    threshold = balanced_threshold([(z(x), t, r) for x, t, r in scored], args.max_false_refusal)
+    scored = [(x, t, r) for _, x, t, r in fit_parts if (t > 0).any()]
+    threshold = balanced_threshold([(z(x), t, r) for x, t, r in scored], args.max_false_refusal, args.wrong_answer_cost)
     curve = {round(float(c), 2): {n: rates(z(x), t, float(c), r) for n, x, t, r in fit_parts}
              for c in np.linspace(0.1, 0.9, 9)}
     s_threshold, s_bal = support_threshold(pos, neg)
@@ -229,11 +262,11 @@ def main(argv: list[str] | None = None) -> int:
                           "its false refusals), keeping the false refusals of each split with both kinds of question "
                           "at or under max_false_refusal",
         },
-        "fit": {n: {"auc": round(auc(z(x), t), 4), "model_alone": rates(z(x), t, threshold),
+        "fit": {n: {"auc": round(auc(z(x), (t > 0).astype(int)), 4), "model_alone": rates(z(x), t, threshold),
                     "system": rates(z(x), t, threshold, r)} for n, x, t, r in fit_parts},
         "support_balanced_accuracy": s_bal,
         "support_pairs": {"supported": len(pos), "unsupported": len(neg)},
-        "test_splits_report_only": {n: {"auc": round(auc(z(x), t), 4), "model_alone": rates(z(x), t, threshold),
+        "test_splits_report_only": {n: {"auc": round(auc(z(x), (t > 0).astype(int)), 4), "model_alone": rates(z(x), t, threshold),
                                         "system": rates(z(x), t, threshold, r)}
                                     for n, (x, t, r) in test_parts.items()},
         "tune_curve": curve,

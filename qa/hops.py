@@ -226,10 +226,17 @@ def label_order(noun: str, encode: Callable | None) -> tuple[tuple[str, ...], fl
     return tuple(BRIDGE_LABELS[i] for i in order), float(sims[order[0]])
 
 
+def _holds_root(q: Annotation, span: tuple) -> bool:
+    """A description is a phrase inside the question, never its root (the main verb, or the head of a question
+    that is all one noun phrase): "does html=True change for StaticFiles?" holds the root "change" (the parser
+    took it for a noun), and replacing it by a bridge leaves no question ("What Starlette")."""
+    return any(t.dep == "ROOT" and span[0] <= t.start and t.end <= span[1] for t in q.tokens)
+
+
 def _bridge_for(found: Sequence[tuple[Passage, Annotation]], d_ann: Annotation, labels: tuple[str, ...],
                 params: HopParams = PARAMS, kind: str = "") -> str | None:
-    picked = bridges(d_ann, found, 1, labels, params, kind)
-    return picked[0] if picked else None
+    picked = [b for b in bridges(d_ann, found, 2, labels, params, kind) if any(c.isalpha() for c in b)]
+    return picked[0] if picked else None  # a name has letters ("---" is a Markdown rule, not a bridge)
 
 
 def multi_hop(question: str, first: Sequence[Passage], retrieve: Callable[[str, int], list[Passage]],
@@ -265,7 +272,8 @@ def multi_hop(question: str, first: Sequence[Passage], retrieve: Callable[[str, 
         # not the thing asked for ("the name of the waterfall in Zimbabwe")
         done = [h.bridge for h in hops if h.bridge]
         spans = [d for d in descriptions(current_ann)
-                 if not any(b in current[d[0]:d[1]] for b in done) or _clause(current_ann, d)]
+                 if (not any(b in current[d[0]:d[1]] for b in done) or _clause(current_ann, d))
+                 and not _holds_root(current_ann, d)]
         if not spans:
             break
         s, e, noun = spans[0]

@@ -719,7 +719,27 @@ def short_answer(question: str, quotes: Sequence[str], annotator: Annotator | No
     quotes = [q for q in quotes if q and q.strip()]
     if not quotes:
         return None
-    return _whole_code(_short_answer(question, quotes, annotator), quotes)
+    phrase = _whole_code(_short_answer(question, quotes, annotator), quotes)
+    return None if phrase and _restates(phrase, question, annotator or default_annotator()) else phrase
+
+
+_CONTENT = ("PROPN", "NOUN", "NUM", "ADJ", "VERB", "ADV", "X")
+
+
+def _restates(phrase: str, question: str, annotator: Annotator) -> bool:
+    """The phrase only says again what the question says ("What does html=True change for StaticFiles?" ->
+    `StaticFiles`): every content word of it is a word of the question (as written, lower-cased, or as an
+    identifier's words). Not for Yes/No, nor for a question that offers the alternatives ("X or Y?")."""
+    if phrase in ("Yes", "No"):
+        return False
+    q_ann, p_ann = annotator.annotate_many([question, phrase])
+    if _alternatives(q_ann):
+        return False
+    said = {w.lower() for w in re.findall(r"\w+", question)} | set(" ".join(identifier_words(question)).split())
+    said |= _lemmas(q_ann)
+    content = [p_ann.token_text(i) for i, t in enumerate(p_ann.tokens) if t.pos in _CONTENT]
+    words = {w.lower() for c in content for w in re.findall(r"\w+", c)}
+    return bool(words) and words <= said
 
 
 def _whole_code(phrase: str | None, quotes: Sequence[str]) -> str | None:

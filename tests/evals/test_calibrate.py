@@ -73,3 +73,19 @@ def test_balanced_threshold_counts_false_refusals_of_a_split_with_answerable_que
     assert with_hops < alone  # its false refusals count too: the threshold no longer refuses three of its four
     # alone, a split of answerable questions only is best served by refusing none of it
     assert balanced_threshold([(hops, np.ones(4), np.zeros(4, dtype=bool))], max_false_refusal=0.0) == 0.0
+
+
+def test_refusing_a_question_the_service_would_answer_wrongly_can_cost_less():
+    from evals.calibrate import balanced_threshold, rates
+
+    # y: 1 answered right, 0.5 answered wrongly, 0 unanswerable; the unanswerable 0.5 sits above two answerable ones
+    p = np.array([0.9, 0.45, 0.4, 0.5, 0.1])
+    y = np.array([1, 1, 0.5, 0, 0])
+    none = np.zeros(5, dtype=bool)
+    # every false refusal costing 1, refusing the 0.5 (and so 0.45 and 0.4) is not worth it: refuse the 0.1 only
+    assert balanced_threshold([(p, y, none)], max_false_refusal=0.7) == 0.4
+    # refusing the wrongly answered 0.4 costing nothing, refusing everything under 0.9 gains 1 - 1/3
+    assert balanced_threshold([(p, y, none)], max_false_refusal=0.7, wrong_cost=0.0) == 0.9
+    got = rates(p, y, 0.6, none)
+    assert got["false_refusal"] == round(2 / 3, 4) and got["right_answers_refused"] == 0.5
+    assert (got["n_answerable"], got["n_answered_right"], got["n_unanswerable"]) == (3, 2, 2)

@@ -106,3 +106,29 @@ def test_a_place_named_by_its_kind_bridges_a_description_that_does_not_repeat_th
     description = ann.annotate("the country where Buyende is located")
     assert bridges(description, found, 1, BRIDGE_LABELS) == []  # one word of three said: not enough on its own
     assert bridges(description, found, 1, ("GPE", "LOC", "PERSON"), kind="GPE") == ["Uganda"]
+
+
+def test_a_description_never_holds_the_question_s_main_verb():
+    """Replacing "does html=True change for StaticFiles?" by a bridge leaves no question ("What Starlette"): a
+    description is a noun phrase the question's verb is about, never the verb itself."""
+    from index.linguistics import default_annotator
+    from qa.hops import _holds_root, descriptions
+
+    ann = default_annotator()
+    q = "What does html=True change for StaticFiles?"  # the parser takes "change" for a noun, the question's root
+    a = ann.annotate(q)
+    assert descriptions(a) and not [q[s:e] for s, e, _ in descriptions(a) if not _holds_root(a, (s, e))]
+    a = ann.annotate("Who directed the film that was shot in Leland, North Carolina in 1986?")
+    kept = [a.text[s:e] for s, e, _ in descriptions(a) if not _holds_root(a, (s, e))]
+    assert kept and kept[0].startswith("the film that was shot in Leland")
+
+
+@pytest.mark.parametrize("question, quote", [
+    ("What does html=True change for StaticFiles?",
+     "Starlette also includes a `StaticFiles` class for serving files in a given directory:"),
+    ("Which Starlette release switched TestClient from requests to httpx?",
+     "This release replaces the underlying HTTP client used on the `TestClient` (`requests` :arrow_right: `httpx`)."),
+])
+def test_a_short_answer_never_just_repeats_the_question(question, quote):
+    assert short_answer(question, [quote]) is None
+
