@@ -115,6 +115,21 @@ def _main_triple(q: Annotation) -> Triple | None:
     return triples[0] if triples else None
 
 
+_COMPLEMENTS = frozenset({"dobj", "attr", "acomp", "ccomp", "xcomp", "dative", "oprd", "nsubj", "nsubjpass", "expl"})
+
+
+def _asks_event(q: Annotation, wh: int) -> bool:
+    """"What happens when I call send_denial_response ...?", "What changed in 0.21?": "what" is the subject of a
+    verb that takes no object nor complement, so the question asks what takes place -- an explanation, not a
+    thing a phrase could name ("What causes the phases?" has an object: it asks for a thing)."""
+    t = q.tokens[wh]
+    if q.token_text(wh).lower() != "what" or t.dep != "nsubj" or not 0 <= t.head < len(q.tokens):
+        return False
+    verb = q.tokens[t.head]
+    return verb.pos == "VERB" and not any(x.head == t.head and i != wh and x.dep in _COMPLEMENTS
+                                          for i, x in enumerate(q.tokens))
+
+
 def expected(q: Annotation) -> Expected | None:
     """What the question asks for, or None when it asks for an explanation (why, how to) or is not a question."""
     toks = q.tokens
@@ -143,7 +158,7 @@ def expected(q: Annotation) -> Expected | None:
         return Expected("time", verb, subject=subject)
     if w == "where":
         return Expected("place", verb, subject=subject)
-    if w == "why":
+    if w == "why" or _asks_event(q, wh):
         return None
     if w == "how":
         if nxt in _NUMBER_ADVERBS:

@@ -132,3 +132,17 @@ def test_a_description_never_holds_the_question_s_main_verb():
 def test_a_short_answer_never_just_repeats_the_question(question, quote):
     assert short_answer(question, [quote]) is None
 
+
+
+@pytest.mark.parametrize("question, asks", [
+    ("What happens when I call send_denial_response on a server without the extension?", False),
+    ("I looped over request.stream() and then called await request.json(). What happens?", False),
+    ("What changed in version 0.21?", False),
+    ("What causes the lunar phases?", True),
+    ("What did the US do in the final vote on its own resolution?", True),
+    ("What is the default timeout?", True),
+])
+def test_what_happens_asks_for_an_event_not_a_thing(question, asks):
+    from qa.short_answer import asks_for_thing
+
+    assert asks_for_thing(question) is asks
