@@ -351,15 +351,24 @@ def gold_citations(examples: Sequence[Example], answers: dict[str, dict | None],
             "citation_recall": _mean("citation_recall", recall)}
 
 
+_ITEMS = re.compile(r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+")
+
+
 def _short_matches(short: str, references: Sequence[str]) -> bool:
+    """Equal to a reference (normalised), or holding one as whole words with at most three more words; a list
+    ("`Content-Length`, `Last-Modified` and `ETag`") when one of its items is a reference (an asked-for set)."""
     s = normalize(short)
-    return any(s == normalize(r) or (contains(short, r) and len(s.split()) <= len(normalize(r).split()) + 3)
-               for r in references)
+    if any(s == normalize(r) or (contains(short, r) and len(s.split()) <= len(normalize(r).split()) + 3)
+           for r in references):
+        return True
+    items = [normalize(x) for x in _ITEMS.split(short) if x.strip()]
+    return len(items) > 1 and any(normalize(r) in items for r in references)
 
 
 def short_answer_exact(examples: Sequence[Example], answers: dict[str, dict | None]) -> MetricResult:
     """On answerable questions where the system gave a `short_answer`: 1 when it equals a reference answer
-    (normalised) or contains one as whole words and adds at most three words."""
+    (normalised) or contains one as whole words and adds at most three words, or is a list with a reference
+    among its items."""
     per = {}
     for ex in examples:
         a = answers.get(ex.id)

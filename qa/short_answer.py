@@ -735,7 +735,18 @@ def short_answer(question: str, quotes: Sequence[str], annotator: Annotator | No
     if not quotes:
         return None
     phrase = _whole_code(_short_answer(question, quotes, annotator), quotes)
-    return None if phrase and _restates(phrase, question, annotator or default_annotator()) else phrase
+    if phrase and (_cut(phrase) or _restates(phrase, question, annotator or default_annotator())):
+        return None
+    return phrase
+
+
+_LINK = re.compile(r"\]\(|https?://")
+
+
+def _cut(phrase: str) -> bool:
+    """A phrase cut out of its brackets ("websocket.close(code=1000") or holding a link's target ("[#2214](https://
+    github.com/...") is markup, not an answer."""
+    return bool(_LINK.search(phrase)) or any(phrase.count(o) != phrase.count(c) for o, c in ("()", "[]", "{}"))
 
 
 _CONTENT = ("PROPN", "NOUN", "NUM", "ADJ", "VERB", "ADV", "X")

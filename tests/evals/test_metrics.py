@@ -308,6 +308,13 @@ def test_short_answer_exact():
     assert M.short_answer_exact([e], {"a": {"answer": "x"}}).score is None  # no short answer: not scored
 
 
+def test_short_answer_exact_takes_a_list_holding_an_asked_for_item():
+    e = Example("h", "Which caching headers does FileResponse add?", ["ETag", "Last-Modified"], True, [])
+    listed = {"h": {"answer": "x", "short_answer": "`Content-Length`, `Last-Modified` and `ETag`"}}
+    assert M.short_answer_exact([e], listed).score == 1.0
+    assert M.short_answer_exact([e], {"h": {"answer": "x", "short_answer": "`Accept` and `Vary`"}}).score == 0.0
+
+
 def test_markup_free():
     given = {"a": answer("Use the CORSMiddleware [1]."), "b": answer("## Enabling HTTP/2 [1]."),
              "c": answer("```python [1]."), "d": answer("", refused=True)}

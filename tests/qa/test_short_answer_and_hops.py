@@ -146,3 +146,15 @@ def test_what_happens_asks_for_an_event_not_a_thing(question, asks):
     from qa.short_answer import asks_for_thing
 
     assert asks_for_thing(question) is asks
+
+
+@pytest.mark.parametrize("phrase, cut", [
+    ("websocket.close(code=1000", True),
+    ("[#2214](https://github.com/encode/starlette/pull/2214)", True),
+    ("async def dispatch(request, call_next)", False),
+    ("`500` and `Exception`", False),
+])
+def test_a_short_answer_is_never_cut_out_of_its_brackets_nor_a_link(phrase, cut):
+    from qa.short_answer import _cut
+
+    assert _cut(phrase) is cut
