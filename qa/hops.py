@@ -135,8 +135,8 @@ def bridges(question: Annotation, passages: Sequence[tuple[Passage, Annotation]]
             names.append(p.title)
         for name in names:
             words = _words(name)
-            if not name.strip() or words <= asked or words & named or name in out:
-                continue
+            if not any(c.isalpha() for c in name) or words <= asked or words & named or name in out:
+                continue  # a name has letters ("---" is a Markdown rule, not a bridge)
             out.append(name)
             if len(out) >= n:
                 return out
@@ -235,8 +235,8 @@ def _holds_root(q: Annotation, span: tuple) -> bool:
 
 def _bridge_for(found: Sequence[tuple[Passage, Annotation]], d_ann: Annotation, labels: tuple[str, ...],
                 params: HopParams = PARAMS, kind: str = "") -> str | None:
-    picked = [b for b in bridges(d_ann, found, 2, labels, params, kind) if any(c.isalpha() for c in b)]
-    return picked[0] if picked else None  # a name has letters ("---" is a Markdown rule, not a bridge)
+    picked = bridges(d_ann, found, 1, labels, params, kind)
+    return picked[0] if picked else None
 
 
 def multi_hop(question: str, first: Sequence[Passage], retrieve: Callable[[str, int], list[Passage]],

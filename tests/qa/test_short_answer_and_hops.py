@@ -133,7 +133,6 @@ def test_a_short_answer_never_just_repeats_the_question(question, quote):
     assert short_answer(question, [quote]) is None
 
 
-
 @pytest.mark.parametrize("question, asks", [
     ("What happens when I call send_denial_response on a server without the extension?", False),
     ("I looped over request.stream() and then called await request.json(). What happens?", False),
