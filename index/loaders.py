@@ -16,6 +16,7 @@ from pathlib import Path
 
 from index.documents import PAGE_BREAK, PAGE_SEPARATOR, Document
 from index.errors import DocumentError, PathNotFound, UnsupportedFileType
+from index.structure import document_format
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text", ".rst"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -107,14 +108,18 @@ def _parse_text(data: bytes, path: Path, source: str | None) -> Document:
     if not text.strip():
         raise DocumentError(f"Cannot ingest {path}: the file is empty.")
     title = _title(text, path)
-    fmt = "markdown" if path.suffix.lower() in (".md", ".markdown") else "text"
+    fmt = document_format(path.name)
     return Document(text=text, source=source or str(path), title=title, metadata={"format": fmt})
+
+
+# RST comments/targets and title rules, MyST "(label)=" targets
+_NOT_TITLE = re.compile(r"\.\.(?:\s|$)|([=\-~^*+:_`'\"])\1{2,}$|\([\w:. -]+\)=$")
 
 
 def _title(text: str, path: Path) -> str:
     for line in text.splitlines():
         line = line.strip().lstrip("#").strip()
-        if line:
+        if line and not _NOT_TITLE.match(line):
             return line[:120]
     return path.stem
 

@@ -7,10 +7,12 @@ is the path of the headings above it ("Middleware › CORSMiddleware"). Units ne
 - Markdown (.md .markdown): parsed with markdown-it-py (CommonMark + tables); its line maps are turned into
   character offsets of the raw file text, which stays the document's text. Headings only give section paths
   (they are units of their own, never part of a sentence); fenced and indented code blocks are one unit each;
-  front matter and HTML blocks/comments are skipped; mkdocs admonitions and content tabs are read through.
+  front matter and HTML blocks/comments are skipped; mkdocs admonitions and content tabs are read through;
+  MyST directives (```{note}, :::{warning}) are read as Markdown (code directives stay code), labels skipped.
 - HTML: the loader records where headings, paragraphs, list items, table rows, <pre> and <blockquote> fall in
   the visible text it builds and stores the units in `Document.metadata["units"]` (see index/loaders.py).
 - Word (.docx): the loader stores paragraph units with sections from heading styles, the same way.
+- reStructuredText (.rst): read by its block rules in index/rst.py (sections, directives, literal blocks, lists).
 - Plain text and PDF: paragraphs (blank lines, page breaks) split into sentences; a line break inside a
   paragraph is not a sentence end ("... value is\\n50, and ..." is one sentence) unless the line looks like a
   heading or the next one starts a list.
@@ -32,6 +34,7 @@ _CODE = {"heading": "h", "prose": "p", "list_item": "l", "table_row": "t", "code
 _KIND = {v: k for k, v in _CODE.items()}
 SECTION_SEP = " › "
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
+RST_SUFFIXES = {".rst", ".rest"}
 HTML_SUFFIXES = {".html", ".htm"}
 LONG_ITEM_CHARS = 300  # a list item or table row longer than this is split into sentences
 
@@ -203,7 +206,9 @@ def markdown_units(text: str) -> list[Unit]:
     for line in lines:
         starts.append(at)
         at += len(line) + 1
-    plain, admonition = _prepare_markdown(text, lines)
+    rst: list[tuple[int, int]] = []  # line ranges of MyST {eval-rst} bodies
+    code_start: dict[int, int] = {}  # MyST code directives: opening fence line -> first line of code
+    plain, admonition = _prepare_markdown(text, lines, rst, code_start)
     tokens = _markdown_parser().parse(plain)
     units: list[Unit] = []
     sections: list[tuple[int, str]] = []
@@ -255,7 +260,7 @@ def markdown_units(text: str) -> list[Unit]:
         elif t in ("fence", "code_block") and tok.map:
             a, b = tok.map
             if t == "fence":
-                a += 1
+                a = code_start.get(a, a + 1)
                 fence = tok.markup
                 if b - 1 >= a and lines[b - 1].strip().startswith(fence[:3]) and b - 1 > tok.map[0]:
                     b -= 1
@@ -275,11 +280,25 @@ def markdown_units(text: str) -> list[Unit]:
             if e > s:
                 units.append(Unit(s, e, "table_row", _path(t for _, t in sections), block))
                 block += 1
+    if rst:
+        from index.rst import rst_units  # noqa: PLC0415
+
+        markdown = sorted(units, key=lambda u: u.start)
+        for a, b in rst:
+            if b <= a:
+                continue
+            base, stop = starts[a], line_end(b - 1)
+            outer = next((u.section for u in reversed(markdown) if u.start < base), "")
+            for u in rst_units(text[base:stop]):
+                section = SECTION_SEP.join(x for x in (outer, u.section) if x)
+                units.append(Unit(u.start + base, u.end + base, u.kind, section, block + u.block))
+            block += len(units)
     units.sort(key=lambda u: u.start)
     return _no_overlap(units)
 
 
-def _prepare_markdown(text: str, lines: list[str]) -> tuple[str, set[int]]:
+def _prepare_markdown(text: str, lines: list[str], rst: list[tuple[int, int]],
+                      code_start: dict[int, int]) -> tuple[str, set[int]]:
     """The text markdown-it reads: the same lines (offsets come from line numbers), with front matter and
     HTML comments blanked and mkdocs admonitions / content tabs dedented so that their bodies parse as
     Markdown. Returns it and the line numbers inside admonitions."""
@@ -295,6 +314,7 @@ def _prepare_markdown(text: str, lines: list[str]) -> tuple[str, set[int]]:
         joined = _COMMENT.sub(lambda m: "\n" * m.group().count("\n"), joined)
         plain = joined.split("\n")
     admonition: set[int] = set()
+    _myst(plain, admonition, rst, code_start)
     for i, line in enumerate(plain):  # mkdocstrings directives ("::: package.Class" and its indented options)
         m = _DIRECTIVE.match(line)
         if m:
@@ -338,6 +358,88 @@ def _prepare_markdown(text: str, lines: list[str]) -> tuple[str, set[int]]:
     return "\n".join(plain), admonition
 
 
+_MYST_FENCE = re.compile(r"([ \t]*)(`{3,}|~{3,}|:{3,})[ \t]*\{([\w:.+-]+)\}")
+_PLAIN_FENCE = re.compile(r"[ \t]*(`{3,}|~{3,})")
+_MYST_LINE = re.compile(r"[ \t]*(?:\([\w:. -]+\)=[ \t]*$|%(?:[ \t]|$)|\+\+\+[ \t]*$)")  # (target)= labels, % comments, +++ breaks
+_MYST_OPTION = re.compile(r"[ \t]*:[\w-]+:")
+
+
+def _myst(plain: list[str], admonition: set[int], rst: list[tuple[int, int]], code_start: dict[int, int]) -> None:
+    """MyST (Sphinx Markdown) in place: a directive fence (```{note} / :::{warning}) that is not code loses its
+    fence and option lines so that its body parses as Markdown (an admonition's body marked in `admonition`;
+    navigation such as {toctree} blanked whole; an {eval-rst} body blanked and its line range added to `rst`, to be
+    read as reStructuredText); code directives ({code-block}) stay fenced code, their code starting after their
+    option lines (`code_start`: opening line -> first code line). Target labels
+    "(name)=", "%" comment lines and "+++" breaks are blanked."""
+    from index.rst import ADMONITIONS, CODE_DIRECTIVES, SKIPPED  # noqa: PLC0415 (the same directive names as RST)
+
+    i = 0
+    while i < len(plain):
+        line = plain[i]
+        if _MYST_LINE.match(line):
+            plain[i] = ""
+            i += 1
+            continue
+        m = _MYST_FENCE.match(line)
+        plain_fence = None if m else _PLAIN_FENCE.match(line)
+        if plain_fence:  # ordinary code: skip to its closing fence
+            mark = plain_fence.group(1)
+            i += 1
+            while i < len(plain) and not re.fullmatch(rf"[ \t]*{re.escape(mark[0])}{{{len(mark)},}}[ \t]*", plain[i]):
+                i += 1
+            i += 1
+            continue
+        if not m:
+            i += 1
+            continue
+        name = m.group(3).lower().split(":")[-1]
+        if name in CODE_DIRECTIVES and m.group(2)[0] != ":":  # stays a fence; its code starts after the options
+            mark, k = m.group(2), i + 1
+            while k < len(plain) and _MYST_OPTION.match(plain[k]):
+                k += 1
+            if k > i + 1:
+                code_start[i] = k + (k < len(plain) and not plain[k].strip())
+            i = k
+            while i < len(plain) and not re.fullmatch(rf"[ \t]*{re.escape(mark[0])}{{{len(mark)},}}[ \t]*", plain[i]):
+                i += 1
+            i += 1
+            continue
+        mark = m.group(2)
+        close = re.compile(rf"[ \t]*{re.escape(mark[0])}{{{len(mark)},}}[ \t]*$")
+        j, inner = i + 1, None
+        while j < len(plain):  # the closing fence, past nested code fences
+            if inner:
+                if re.fullmatch(rf"[ \t]*{re.escape(inner[0])}{{{len(inner)},}}[ \t]*", plain[j]):
+                    inner = None
+            elif close.match(plain[j]):
+                break
+            else:
+                f = _PLAIN_FENCE.match(plain[j])
+                if f and not _MYST_FENCE.match(plain[j]) and (mark[0] == ":" or len(f.group(1)) < len(mark)):
+                    inner = f.group(1)
+            j += 1
+        plain[i] = ""
+        k = i + 1
+        if k < j and plain[k].strip() == "---":  # YAML options block
+            end = next((x for x in range(k + 1, j) if plain[x].strip() == "---"), k)
+            for x in range(k, end + 1):
+                plain[x] = ""
+            k = end + 1
+        while k < j and _MYST_OPTION.match(plain[k]):
+            plain[k] = ""
+            k += 1
+        if name in SKIPPED or name == "eval-rst":
+            if name == "eval-rst":
+                rst.append((k, j))
+            for x in range(k, j):
+                plain[x] = ""
+        elif name in ADMONITIONS:
+            admonition.update(range(k, j))
+        if j < len(plain):
+            plain[j] = ""
+        i += 1  # nested directives in the body are read on the following lines
+
+
 def _dedent(line: str, width: int) -> str:
     cut = 0
     col = 0
@@ -348,8 +450,10 @@ def _dedent(line: str, width: int) -> str:
 
 
 def _inline_text(tok) -> str:
-    parts = []
+    parts: list[str] = []
     for child in tok.children or []:
+        if child.type == "code_inline" and parts:  # a MyST role: {func}`name` reads as name
+            parts[-1] = re.sub(r"\{[\w:.+-]+\}$", "", parts[-1])
         if child.type in ("text", "code_inline"):
             parts.append(child.content)
         elif child.type in ("softbreak", "hardbreak"):
@@ -378,12 +482,18 @@ def document_format(source: str, metadata: dict | None = None) -> str:
     suffix = PurePath(source or "").suffix.lower()
     if suffix in MARKDOWN_SUFFIXES:
         return "markdown"
+    if suffix in RST_SUFFIXES:
+        return "rst"
     return "text"
 
 
 def units(text: str, fmt: str = "text") -> list[Unit]:
-    """The units of a document's text in the format `fmt` ("markdown" or "text"; HTML and Word documents carry
-    theirs from the loader)."""
+    """The units of a document's text in the format `fmt` ("markdown", "rst" or "text"; HTML and Word documents
+    carry theirs from the loader)."""
+    if fmt == "rst":
+        from index.rst import rst_units  # noqa: PLC0415 (index.rst builds on this module)
+
+        return rst_units(text)
     if fmt == "markdown":
         try:
             return markdown_units(text)

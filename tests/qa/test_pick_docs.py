@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 import qa
+from tests.index.test_rst_myst import RST
 
 pytestmark = pytest.mark.integration
 
@@ -104,3 +105,19 @@ def test_a_changelog_entry_answers_only_questions_about_versions(docs_service):
     assert versions[0][0] == "release-notes.md" and "follow symlinks" in versions[0][1]
     without = picked(docs_service, "StaticFiles follow symlinks by default?", "changelog")
     assert any(source == "release-notes.md" for source, _ in without)
+
+
+def test_sphinx_docs_answer_with_section_and_whole_code(tmp_path):
+    """The real service over an RST file: the answer quotes the description under its documented object, with that
+    object in the citation's section, and a literal block is cited whole, never as prose."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "config.rst").write_text(RST, encoding="utf-8")
+    service = qa.open(home=tmp_path / "home", generator="extractive")
+    service.ingest([str(tmp_path / "docs")])
+    answer = service.ask("What is the SECRET_KEY used for?")
+    assert not answer.refused
+    assert any("signing the session cookie" in c.quote and c.section.endswith("SECRET_KEY") for c in answer.citations)
+    text = (tmp_path / "docs" / "config.rst").read_text(encoding="utf-8")
+    cites = service.ask("How do I set TESTING in the app config?").citations
+    assert [c.quote for c in cites] == ["app = Flask(__name__)\n    app.config['TESTING'] = True"]  # the block, whole
+    assert all(text[c.start : c.end] == c.quote for c in cites)
