@@ -129,7 +129,8 @@ class HybridRetriever(_Indexes):
 def relative_fusion(dense: Sequence[tuple[str, float]], keyword: Sequence[tuple[str, float]],
                     weight: float = DENSE_WEIGHT) -> list[str]:
     """Each list's scores min-max normalised to 0..1, then `weight` × dense + (1 - weight) × keyword
-    (a chunk missing from a list gets 0 there), best first."""
+    (a chunk missing from a list gets 0 there; a list whose scores are all equal, a single hit included, gives each 1),
+    best first."""
     scores = relative_scores(dense, keyword, weight)
     return sorted(scores, key=lambda i: -scores[i])
 
@@ -142,9 +143,9 @@ def relative_scores(dense: Sequence[tuple[str, float]], keyword: Sequence[tuple[
         if not ranking:
             continue
         values = [s for _, s in ranking]
-        lo, span = min(values), (max(values) - min(values)) or 1.0
-        for item, s in ranking:
-            scores[item] = scores.get(item, 0.0) + w * (s - lo) / span
+        lo, span = min(values), max(values) - min(values)
+        for item, s in ranking:  # a list of one hit (or of equal scores) has nothing to normalise by: each counts fully
+            scores[item] = scores.get(item, 0.0) + w * ((s - lo) / span if span else 1.0)
     return scores
 
 

@@ -48,6 +48,13 @@ def test_relative_fusion_normalises_each_list():
     assert relative_fusion([], keyword) == ["c", "d"] and relative_fusion([], []) == []
 
 
+def test_relative_fusion_counts_a_lone_keyword_hit():
+    """A rare name only one chunk holds is BM25's single hit: min-max over one score must not make it 0."""
+    dense = [("a", 0.40), ("b", 0.39)]
+    assert relative_fusion(dense, [("c", 10.4)], 0.7) == ["a", "c", "b"]  # c: 0.3 (it counted 0 and came last)
+    assert relative_fusion([], [("x", 3.0), ("y", 3.0)]) == ["x", "y"]
+
+
 def test_bm25_finds_exact_numbers_and_names(service):
     hits = service.retriever_for("bm25").retrieve("Which invoice number 4471?", "default", 2)
     assert hits[0].source.endswith("a.txt")
