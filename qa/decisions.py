@@ -139,6 +139,8 @@ HEURISTICS: dict[str, Unit] = {u.name: u for u in (
          "best are left out."),
     Unit("multi_hop", "heuristic", "When no passage covers the question and it describes something instead of "
          "naming it, resolve the description through a bridge entity and retrieve again (qa/hops.py)."),
+    Unit("hop_names", "heuristic", "Multi-hop: a description's proper nouns are also looked up by keyword (BM25), "
+         "and passages naming them come first: a rare name is a word the embedding does not know."),
     Unit("short_answer", "heuristic", "Lead with the answer: the phrase of a cited quote of the type the question "
          "asks for (qa/short_answer.py), or Yes/No."),
     Unit("compare", "heuristic", "Comparisons and yes/no between two named things: retrieve each side, answer "

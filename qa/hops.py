@@ -241,13 +241,15 @@ def _bridge_for(found: Sequence[tuple[Passage, Annotation]], d_ann: Annotation, 
 
 def multi_hop(question: str, first: Sequence[Passage], retrieve: Callable[[str, int], list[Passage]],
               annotator: Annotator | None = None, params: HopParams = PARAMS,
-              encode: Callable | None = None) -> tuple[list[Passage], list[Hop]]:
+              encode: Callable | None = None,
+              lookup: Callable[[str, int], list[Passage]] | None = None) -> tuple[list[Passage], list[Hop]]:
     """The first retrieval's passages plus those found hop by hop (renumbered), and the hops taken.
 
     Each hop answers the innermost description of the question on its own ("the author of Brand" -> the
     passages for it -> "Henrik Ibsen") and substitutes the answer into the question ("What country was Henrik
     Ibsen a citizen of?"), which is then retrieved again. A question with nothing left to resolve, or whose
-    best passage already covers it, takes no hop."""
+    best passage already covers it, takes no hop. `lookup` (keyword search) finds the passages holding the
+    description's proper nouns, which `retrieve` (hybrid) may rank below passages merely like the description."""
     hops = [Hop(question, "", tuple(p.n for p in first))]
     if not first or params.max_hops < 1:
         return list(first), hops
@@ -279,6 +281,13 @@ def multi_hop(question: str, first: Sequence[Passage], retrieve: Callable[[str, 
         s, e, noun = spans[0]
         description = current[s:e]
         found = retrieve(description, params.passages_per_hop + 1)
+        named = [w.lower() for n in _proper_nouns(current_ann, s, e) for w in n.split()]
+        if lookup is not None and named and not any(all(w in p.text.lower() for w in named) for p in found):
+            # a rare name ("Nugegoda") is a word the embedding does not know: when no passage found names the
+            # described thing, those holding its name by keyword join, the ones naming it first
+            seen = {p.chunk_id for p in found}
+            found += [p for p in lookup(" ".join(named), params.passages_per_hop + 1) if p.chunk_id not in seen]
+            found.sort(key=lambda p: -sum(w in p.text.lower() for w in named) / len(named))
         d_ann, *f_anns = annotator.annotate_many([description, *[p.text for p in found]])
         labels, sure = label_order(noun, encode)
         kind = labels[0] if labels[0] in PLACE_LABELS and sure >= params.kind_similarity else ""

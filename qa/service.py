@@ -115,6 +115,7 @@ class Service:
         self._queries = QueryEmbedder(self.embedder, encoder)
         self.retriever = retriever or build_retriever(config.retrieval, self._queries, self.store, self.manifests,
                                                        config.fusion)
+        self._keyword = build_retriever("bm25", self._queries, self.store, self.manifests)  # multi-hop name lookups
         self._prepared: set[str] = set()
         self.grounder = Grounder(encoder, calibration, Switches.without(config.without))
         self._generators: dict[str, Generator] = dict(generators or {})
@@ -347,7 +348,9 @@ class Service:
                                                                                          COMPARE_PASSAGES_PER_SIDE))))
         elif self.grounder.switches.on("multi_hop"):
             passages, hops = multi_hop(q, passages, lambda query, n: self.retriever.retrieve(query, name, n),
-                                       encode=self.grounder.encode)
+                                       encode=self.grounder.encode,
+                                       lookup=(lambda query, n: self._keyword.retrieve(query, name, n))
+                                       if self.grounder.switches.on("hop_names") else None)
         return passages, hops, hops[-1].query if hops[-1].bridge else q
 
     def decision_for(self, question: str, collection: str | None = None, top_k: int | None = None):

@@ -157,3 +157,39 @@ def test_a_short_answer_is_never_cut_out_of_its_brackets_nor_a_link(phrase, cut)
     from qa.short_answer import _cut
 
     assert _cut(phrase) is cut
+
+
+def test_a_rare_name_the_embedding_misses_is_looked_up_by_keyword(tmp_path):
+    """"the country containing Nugegoda": hybrid retrieval ranks passages like the description ("Africa contains 54
+    countries") above the one suburb page naming Nugegoda; the keyword lookup of the description's proper nouns
+    (`hop_names`) finds it, and its country becomes the bridge."""
+    import qa
+    from qa.answers import Passage
+    from qa.hops import multi_hop
+
+    encode = qa.open(home=tmp_path / "home", generator="extractive").grounder.encode  # the real embedding model
+
+    def passage(n, title, text):
+        return Passage(n, f"c-{title}", f"d-{title}", title, text, 0, len(text), 0.5, title=title)
+
+    africa = passage(1, "Africa", "Africa contains 54 fully recognised sovereign states (countries) and nine territories.")
+    suburb = passage(1, "Kohuwala", "Kohuwala is a suburb in Sri Lanka and is connected to Nugegoda.")
+    independence = passage(1, "Sri Lankan independence movement", "The Sri Lankan independence movement succeeded "
+                           "when, on February 4, 1948, Sri Lanka left the British Empire.")
+    looked_up = []
+
+    def retrieve(query, n):
+        return [independence] if "Sri Lanka" in query else [africa]
+
+    def lookup(query, n):
+        looked_up.append(query)
+        return [suburb] if "nugegoda" in query.lower() else []
+
+    question = "When did the country containing Nugegoda leave the British Empire?"
+    passages, hops = multi_hop(question, [africa], retrieve, lookup=lookup, encode=encode)
+    assert looked_up == ["nugegoda"]
+    assert [h.bridge for h in hops[1:]] == ["Sri Lanka", "Sri Lanka"]
+    assert hops[-1].query == "When did Sri Lanka leave the British Empire?"
+    assert {p.title for p in passages} == {"Africa", "Kohuwala", "Sri Lankan independence movement"}
+    _, without = multi_hop(question, [africa], retrieve, encode=encode)  # no lookup: nothing names Nugegoda, nothing to bridge
+    assert len(without) == 1
