@@ -73,7 +73,47 @@ def nested(q: Annotation) -> bool:
             return True
         if t.pos == "NOUN" and any(u.dep == "prep" and u.head == i for u in q.tokens):
             return True
-    return False
+    return bool(contact_clauses(q))
+
+
+def contact_clauses(q: Annotation) -> list[tuple[int, int, str]]:
+    """Descriptions by a relative clause without a relative word ("the country Signmark is from", "the city Kevin
+    Durant played for before Golden State", "the state the Battle of Mine Creek was fought"), which the parser
+    seldom reads as one: read from the tags instead. "the" + a common noun, then a name (proper nouns, with "of"
+    or "the" inside), then the clause's own verb: an auxiliary ("is from", "was born"), or a past-tense verb when
+    no auxiliary before the noun waits for it ("When was the film Cujo released?" is not one). The clause runs to
+    the next comma or the end; where an earlier "do" still waits for its verb ("What year did the company X is
+    part of dissolve?"), that last word is the question's own verb, not the clause's."""
+    toks = q.tokens
+
+    def word(n: int) -> str:
+        return q.text[toks[n].start:toks[n].end].lower()
+
+    out = []
+    for i, t in enumerate(toks[:-2]):
+        if t.pos != "NOUN" or i == 0 or word(i - 1) != "the":
+            continue
+        j = i + 1
+        if word(j) == "the":
+            j += 1
+        k = j
+        while k < len(toks) and (toks[k].pos == "PROPN" or (k > j and toks[k].pos in ("ADP", "DET")
+                                                              and k + 1 < len(toks) and toks[k + 1].pos == "PROPN")):
+            k += 1
+        if k == j or k >= len(toks) or toks[k - 1].pos != "PROPN":
+            continue
+        verb = toks[k]
+        waiting = any(u.pos == "AUX" for u in toks[:i])
+        if not (verb.pos == "AUX" or (verb.tag == "VBD" and not waiting)):
+            continue
+        end = k
+        while end + 1 < len(toks) and toks[end + 1].pos != "PUNCT":
+            end += 1
+        if any(u.lemma == "do" and u.pos == "AUX" for u in toks[:i]) and end > k + 1 \
+                and not any(u.pos == "VERB" for n, u in enumerate(toks) if n < i or n > end):
+            end -= 1
+        out.append((toks[i - 1].start, toks[end].end, t.lemma))
+    return out
 
 
 def _proper_nouns(ann: Annotation, s: int, e: int) -> list[str]:
@@ -174,6 +214,7 @@ def descriptions(q: Annotation) -> list[tuple[int, int]]:
             lo += 1  # "which country ..." -> the description starts after the wh-word
         out.append((q.tokens[lo].start, q.tokens[hi].end, t.lemma))
     out += _reattached(q, {d[:2] for d in out})
+    out += [d for d in contact_clauses(q) if d[:2] not in {x[:2] for x in out}]
     # innermost first: a span holding another one comes after it
     out.sort(key=lambda d: (any(a >= d[0] and b <= d[1] and (a, b) != d[:2] for a, b, _ in out), d[1] - d[0]))
     return out
@@ -273,9 +314,10 @@ def multi_hop(question: str, first: Sequence[Passage], retrieve: Callable[[str, 
         # a description already holding a bridge is resolved only when it is a clause ("the state where X died"),
         # not the thing asked for ("the name of the waterfall in Zimbabwe")
         done = [h.bridge for h in hops if h.bridge]
+        contact = {d[:2] for d in contact_clauses(current_ann)}  # the parser's root may sit inside one
         spans = [d for d in descriptions(current_ann)
-                 if (not any(b in current[d[0]:d[1]] for b in done) or _clause(current_ann, d))
-                 and not _holds_root(current_ann, d)]
+                 if (not any(b in current[d[0]:d[1]] for b in done) or _clause(current_ann, d) or d[:2] in contact)
+                 and (d[:2] in contact or not _holds_root(current_ann, d))]
         if not spans:
             break
         s, e, noun = spans[0]
