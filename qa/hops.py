@@ -169,7 +169,12 @@ def bridges(question: Annotation, passages: Sequence[tuple[Passage, Annotation]]
     out: list[str] = []
     for _, _, _, p, ann, s, e, is_name in scored:
         ents = [(labels.index(label), a, b) for a, b, label in ann.ents if label in labels and a >= s and b <= e]
-        names = [ann.text[a:b] for _, a, b in sorted(ents)]
+        if kind and head:  # "the state where X is": "Maharashtra state" first, "Ratnagiri district" last
+            ents = [(_kind_rank(ann, a, b, head), *x) for x in ents for a, b in [x[1:]]]
+            ents = [x[1:] for x in sorted(ents)]
+        else:
+            ents = sorted(ents)
+        names = [ann.text[a:b] for _, a, b in ents]
         names += _proper_nouns(ann, s, e)  # names the entity recogniser missed ("Cujo is a 1983 film")
         if p.title and is_name and labels[0] not in ("GPE", "LOC", "PERSON"):  # a title names a work, band ...
             names.append(p.title)
@@ -181,6 +186,26 @@ def bridges(question: Annotation, passages: Sequence[tuple[Passage, Annotation]]
             if len(out) >= n:
                 return out
     return out
+
+
+def _kind_rank(ann: Annotation, a: int, b: int, head: str) -> int:
+    """How a place name's own words say its kind against the described noun `head` ("country"): 0 when they say it
+    ("Katsina State", "Maharashtra state", "the state of Sinaloa" for "state"), 2 when they say another kind
+    ("the Hiran region", "Ratnagiri district" for "country"), 1 when they say none ("Colombo, Sri Lanka")."""
+    toks = ann.tokens
+    inside = [n for n, t in enumerate(toks) if t.start >= a and t.end <= b]
+    if not inside:
+        return 1
+    first, last = inside[0], inside[-1]
+    words = {toks[last].lemma.lower()}
+    if last + 1 < len(toks) and toks[last + 1].pos == "NOUN":  # "Hiran region", "Maharashtra state"
+        words.add(toks[last + 1].lemma.lower())
+    if first >= 3 and toks[first - 1].lemma == "of" and toks[first - 2].pos == "NOUN" \
+            and toks[first - 3].pos == "DET":  # "the state of Sinaloa" (not "the Hiran region of Somalia")
+        words.add(toks[first - 2].lemma.lower())
+    if head in words:
+        return 0
+    return 2 if len(words) > 1 else 1
 
 
 def q_stop(question: Annotation) -> set[str]:

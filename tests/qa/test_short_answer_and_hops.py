@@ -241,3 +241,24 @@ def test_a_contact_clause_question_is_answered_hop_by_hop(tmp_path):
     assert any(h["bridge"] == "Finland" for h in a.hops)
     assert {"signmark.txt", "markka.txt"} <= {c.source.rsplit("/", 1)[-1] for c in a.citations}, a.to_dict()
     assert "markka" in a.answer and "peseta" not in a.answer
+
+
+def test_a_place_whose_own_words_say_another_kind_is_not_the_described_place():
+    """"the country Ceelmakoile is located in": "the central Hiran region of Somalia" names a region first; the
+    words around a place name say its kind, so Somalia, not Hiran, is the country -- and "Maharashtra state" the
+    state of "Ratnagiri district, Konkan, Maharashtra state, India"."""
+    from index.linguistics import default_annotator
+    from qa.answers import Passage
+    from qa.hops import bridges
+
+    ann = default_annotator()
+
+    def found(text):
+        return [(Passage(1, "c", "d", "s", text, 0, len(text), 0.5, title="s"), ann.annotate(text))]
+
+    labels = ("GPE", "LOC", "FAC", "ORG", "PERSON")
+    somalia = found("Ceelmakoile is a town in the central Hiran region of Somalia.")
+    assert bridges(ann.annotate("the country Ceelmakoile is located in"), somalia, 1, labels, kind="GPE") == ["Somalia"]
+    india = found("Shringarpur is a small village in Ratnagiri district, Konkan, Maharashtra state, India.")
+    assert bridges(ann.annotate("the state where Shringarpur is located"), india, 1, labels, kind="GPE") == \
+        ["Maharashtra state"]
