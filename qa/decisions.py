@@ -117,6 +117,9 @@ HEURISTICS: dict[str, Unit] = {u.name: u for u in (
          "another clause only sets the scene."),
     Unit("wh_phrase", "heuristic", "Extractive: also pick the best sentence naming the kind of thing asked for "
          "('Which anniversary ...') when the best sentence does not."),
+    Unit("answer_type", "heuristic", "Extractive: a sentence naming an entity of the kind the question asks for "
+         "(who: a person, when: a date, where: a place, how many: a number; spaCy NER) the question does not name "
+         "counts more."),
     Unit("code_weight", "heuristic", "Extractive: a code block counts less than prose for picking, unless the "
          "question asks how to do something."),
     Unit("code_follows", "heuristic", "Extractive: a picked sentence ending in ':' brings the code block right after "

@@ -27,7 +27,7 @@ from index.structure import SECTION_SEP
 from index.instructions import instruction_spans, overlaps, without
 from qa.answers import Citation, Passage, SentenceReport
 from qa.decisions import RULES, Switches, first_refusal, question_entities
-from qa.short_answer import asks_for_thing, short_answer
+from qa.short_answer import KIND_LABELS, asks_for_thing, expected, short_answer
 from qa.compare import Outcome, answered_sides, comparison, decide as decide_comparison
 from qa import disagreement, relations
 from qa.hops import PARAMS as HOP_PARAMS
@@ -73,6 +73,8 @@ class PickParams:
     w_coverage: float = 0.4
     w_dense: float = 0.3
     w_proximity: float = 0.3
+    answer_type_bonus: float = 0.3  # a sentence naming an entity of the kind the question asks for (who -> PERSON,
+    # when -> DATE, where -> GPE/LOC/FAC, how many -> CARDINAL...) that the question does not name counts this much more
 
 
 PICK = PickParams()
@@ -673,9 +675,13 @@ class Grounder:
             if versions or self.switches.on("section_context") else {}
         headings = {k: _heading_terms(*v) for k, v in placed.items()} if self.switches.on("section_context") else {}
 
+        typed = self._typed(question, evidence, singles) if self.switches.on("answer_type") else set()
+
         def match(s: Span) -> float:
             told = s.terms | (headings.get(id(s), frozenset()) & q_terms)  # its heading names what it is about
             m = self._match(q_terms, replace(s, terms=told) if told != s.terms else s, float(dense[s.parts[0]]), rarity)
+            if id(s) in typed:
+                m *= 1.0 + PICK.answer_type_bonus
             if versions and _under_version(*placed[id(s)]):
                 m *= PICK.changelog_weight
             return m * (code_weight if s.code else 1.0)
@@ -729,6 +735,26 @@ class Grounder:
                         picked.append(nxt)
         picked.sort(key=lambda s: (s.passage, s.start))
         return picked
+
+    @staticmethod
+    def _typed(question: str, evidence: Evidence, singles: Sequence[Span]) -> set[int]:
+        """ids of the sentences naming an entity (spaCy NER) of the kind the question asks for that the question
+        does not name itself ("Who is the current opposition leader in Uganda?": the sentence naming a person)."""
+        want = expected(evidence._annotator().annotate(question))
+        labels = KIND_LABELS.get(want.kind) if want else None
+        if not labels:
+            return set()
+        index = {id(s): i for i, s in enumerate(evidence.spans)}
+        asked = question.lower()
+        out = set()
+        for s in singles:
+            i = index.get(id(s))
+            if i is None or s.code:
+                continue
+            ann = evidence.span_annotation(i)
+            if any(label in labels and ann.text[a:b].lower() not in asked for a, b, label in ann.ents):
+                out.add(id(s))
+        return out
 
     @staticmethod
     def compose(verified: list[Verified], evidence: Evidence, keep_unsupported: bool = False) -> Grounded:

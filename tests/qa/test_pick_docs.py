@@ -121,3 +121,19 @@ def test_sphinx_docs_answer_with_section_and_whole_code(tmp_path):
     cites = service.ask("How do I set TESTING in the app config?").citations
     assert [c.quote for c in cites] == ["app = Flask(__name__)\n    app.config['TESTING'] = True"]  # the block, whole
     assert all(text[c.start : c.end] == c.quote for c in cites)
+
+
+def test_a_sentence_naming_the_kind_of_thing_asked_for_is_picked(tmp_path):
+    """`answer_type`: "Who is the current opposition leader in Uganda?" -- the sentences about the office share
+    more words with the question; the one naming a person (spaCy NER) answers it."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "uganda.txt").write_text(
+        "The Leader of the Opposition in Uganda is the title of the leader of the largest party not in government. "
+        "The office of the Leader of the Opposition in Uganda was created in 2006. "
+        "The current Leader of the Opposition is Winnie Kiiza of the Forum for Democratic Change.\n")
+    service = qa.open(home=tmp_path / "home", generator="extractive")
+    service.ingest([str(folder)], collection="docs")
+    q = "Who is the current opposition leader in Uganda?"
+    assert "Winnie Kiiza" in picked(service, q)[0][1]
+    assert "Winnie Kiiza" not in picked(service, q, "answer_type")[0][1]  # without the unit: an office sentence first
