@@ -37,6 +37,8 @@ class HopParams:
     named_share: float = 0.5  # a bridge comes from a passage saying this share of the description's proper nouns
     described: float = 0.5  # ... and from a sentence (and its passage title) holding this share of its content words
     budget_ms: float = 600.0  # no new hop starts after this much time
+    outward_margin: float = 0.1  # a bridge steps out along "City, Country" when the next place is this much more like
+    # the described kind by the embedding (`_outward`)
     kind_similarity: float = 0.3  # a description's noun names a kind of place ("country", "city", "river") when its
     # embedding is this close to spaCy's gloss of a place label (GPE, LOC, FAC); "one", "text", "resolution" are not
 
@@ -132,7 +134,8 @@ def _proper_nouns(ann: Annotation, s: int, e: int) -> list[str]:
 
 
 def bridges(question: Annotation, passages: Sequence[tuple[Passage, Annotation]], n: int,
-            labels: tuple[str, ...] = BRIDGE_LABELS, params: HopParams = PARAMS, kind: str = "") -> list[str]:
+            labels: tuple[str, ...] = BRIDGE_LABELS, params: HopParams = PARAMS, kind: str = "",
+            encode: Callable | None = None) -> list[str]:
     """Names the question does not mention, from the passage sentences sharing most of the question's words
     (best sentence first; within a sentence, entities by `labels` order, then other proper-noun runs, then the
     passage title). A sentence's words include its passage's title: a paragraph is about its title ("Hello
@@ -142,7 +145,8 @@ def bridges(question: Annotation, passages: Sequence[tuple[Passage, Annotation]]
     ("RateLimitMiddleware") cannot tell what it is, nor a sentence (with its passage's title) holding less than
     `params.described` of the question's content words -- its head noun counting as said by an entity of `kind`,
     the place label that noun surely names ("country" -> GPE: "Buyende is a town in ... Uganda"). A title is a
-    candidate only when it is a name (no verb)."""
+    candidate only when it is a name (no verb). For a place `kind`, a sentence's places go by what their own words
+    say of their kind (`_kind_rank`), then by how like "a <noun>" the embedding (`encode`) finds each name."""
     q_lemmas = _lemmas(question)
     head = next((t.lemma for t in question.tokens if t.dep == "ROOT" and t.pos == "NOUN"), "")  # "country"
     asked = _words(question.text) | q_lemmas
@@ -170,8 +174,7 @@ def bridges(question: Annotation, passages: Sequence[tuple[Passage, Annotation]]
     for _, _, _, p, ann, s, e, is_name in scored:
         ents = [(labels.index(label), a, b) for a, b, label in ann.ents if label in labels and a >= s and b <= e]
         if kind and head:  # "the state where X is": "Maharashtra state" first, "Ratnagiri district" last
-            ents = [(_kind_rank(ann, a, b, head), *x) for x in ents for a, b in [x[1:]]]
-            ents = [x[1:] for x in sorted(ents)]
+            ents = [x[1:] for x in sorted((_kind_rank(ann, a, b, head), i, a, b) for i, a, b in ents)]
         else:
             ents = sorted(ents)
         names = [ann.text[a:b] for _, a, b in ents]
@@ -182,10 +185,39 @@ def bridges(question: Annotation, passages: Sequence[tuple[Passage, Annotation]]
             words = _words(name)
             if not any(c.isalpha() for c in name) or words <= asked or words & named or name in out:
                 continue  # a name has letters ("---" is a Markdown rule, not a bridge)
+            if kind and head and encode is not None:
+                name = _outward(ann, name, [ann.text[a:b] for _, a, b in ents], head, encode, params)
             out.append(name)
             if len(out) >= n:
                 return out
     return out
+
+
+def _outward(ann: Annotation, name: str, places: Sequence[str], head: str, encode: Callable,
+             params: HopParams = PARAMS) -> str:
+    """In a chain of places ("a suburb in Colombo, Sri Lanka"), each one after a comma holds the one before: step
+    out from `name` while the next one is clearly more like "a <head>" by the embedding ("a country": Sri Lanka
+    0.53 against Colombo 0.38), so that the country is not taken for its city; a city stays ("Salt Lake City, Utah
+    Territory" for "a city": 0.55 against 0.27)."""
+    import numpy as np
+
+    chain = [name]
+    at = ann.text.find(name)
+    while at >= 0:
+        rest = ann.text[at + len(chain[-1]):]
+        nxt = next((p for p in places if rest.startswith(", " + p) and p not in chain), None)
+        if nxt is None:
+            break
+        at = at + len(chain[-1]) + 2
+        chain.append(nxt)
+    if len(chain) == 1:
+        return name
+    vectors = np.asarray(encode([f"a {head}", *chain]))
+    like = vectors[1:] @ vectors[0]
+    k = 0
+    while k + 1 < len(chain) and like[k + 1] >= like[k] + params.outward_margin:
+        k += 1
+    return chain[k]
 
 
 def _kind_rank(ann: Annotation, a: int, b: int, head: str) -> int:
@@ -300,8 +332,8 @@ def _holds_root(q: Annotation, span: tuple) -> bool:
 
 
 def _bridge_for(found: Sequence[tuple[Passage, Annotation]], d_ann: Annotation, labels: tuple[str, ...],
-                params: HopParams = PARAMS, kind: str = "") -> str | None:
-    picked = bridges(d_ann, found, 1, labels, params, kind)
+                params: HopParams = PARAMS, kind: str = "", encode: Callable | None = None) -> str | None:
+    picked = bridges(d_ann, found, 1, labels, params, kind, encode)
     return picked[0] if picked else None
 
 
@@ -358,7 +390,7 @@ def multi_hop(question: str, first: Sequence[Passage], retrieve: Callable[[str, 
         d_ann, *f_anns = annotator.annotate_many([description, *[p.text for p in found]])
         labels, sure = label_order(noun, encode)
         kind = labels[0] if labels[0] in PLACE_LABELS and sure >= params.kind_similarity else ""
-        bridge = _bridge_for(list(zip(found, f_anns)), d_ann, labels, params, kind)
+        bridge = _bridge_for(list(zip(found, f_anns)), d_ann, labels, params, kind, encode)
         if not bridge:
             break
         hops.append(Hop(description, bridge, add(found, params.passages_per_hop)))

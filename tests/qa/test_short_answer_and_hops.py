@@ -262,3 +262,28 @@ def test_a_place_whose_own_words_say_another_kind_is_not_the_described_place():
     india = found("Shringarpur is a small village in Ratnagiri district, Konkan, Maharashtra state, India.")
     assert bridges(ann.annotate("the state where Shringarpur is located"), india, 1, labels, kind="GPE") == \
         ["Maharashtra state"]
+
+
+def test_a_bridge_steps_out_along_a_chain_of_places_to_the_described_kind(tmp_path):
+    """"the country containing Nugegoda" / "a suburb in Colombo, Sri Lanka": the place after a comma holds the one
+    before; the bridge steps out to Sri Lanka (clearly more like "a country" by the embedding), while "the city where
+    X was born" / "born in Salt Lake City, Utah Territory" stays with the city."""
+    import qa
+    from index.linguistics import default_annotator
+    from qa.answers import Passage
+    from qa.hops import bridges
+
+    encode = qa.open(home=tmp_path / "home", generator="extractive").grounder.encode
+    ann = default_annotator()
+
+    def found(text):
+        return [(Passage(1, "c", "d", "s", text, 0, len(text), 0.5, title="s"), ann.annotate(text))]
+
+    labels = ("GPE", "LOC", "FAC", "ORG", "PERSON")
+    suburb = found("Kohuwala is a suburb in Colombo, Sri Lanka and is connected to Nugegoda.")
+    country = ann.annotate("the country containing Nugegoda")
+    assert bridges(country, suburb, 1, labels, kind="GPE") == ["Colombo"]  # without the embedding: the first place
+    assert bridges(country, suburb, 1, labels, kind="GPE", encode=encode) == ["Sri Lanka"]
+    born = found("Born in Salt Lake City, Utah Territory, Taylor was the son of Thomas E. Taylor.")
+    city = ann.annotate("the city where Taylor was born")
+    assert bridges(city, born, 1, labels, kind="GPE", encode=encode) == ["Salt Lake City"]
