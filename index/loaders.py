@@ -129,6 +129,12 @@ def _title(text: str, path: Path) -> str:
 # Elements whose content is never shown (head: everything but the title, which is read on its own).
 _INVISIBLE = {"script", "style", "head", "template", "noscript", "svg", "math", "iframe", "object", "canvas",
               "select", "datalist"}
+# Site chrome around a documentation page: navigation (menus, sidebars, the table of contents), search boxes and
+# page footers are not the document (Sphinx's sidebar is <div role="navigation">; MkDocs' is <nav>); nor are
+# the permalink marks a generator puts after each heading (<a class="headerlink">¶</a>).
+_CHROME = {"nav", "footer"}
+_CHROME_ROLES = {"navigation", "search", "contentinfo", "banner"}
+_CHROME_CLASSES = {"headerlink", "sphinxsidebar", "related", "md-sidebar", "md-footer"}
 # Block elements: a paragraph break around them. Line elements: a line break.
 _BLOCKS = {
     "address", "article", "aside", "blockquote", "caption", "details", "dialog", "div", "dl", "fieldset",
@@ -172,7 +178,9 @@ class _VisibleText(HTMLParser):
             if tag == self.skip[0] and tag not in _VOID:
                 self.skip.append(tag)
             return
-        if tag in _INVISIBLE or ("hidden" in dict(attrs) and tag not in _VOID):
+        a = dict(attrs)
+        if tag in _INVISIBLE or ("hidden" in a and tag not in _VOID) or tag in _CHROME \
+                or a.get("role") in _CHROME_ROLES or _CHROME_CLASSES & set((a.get("class") or "").split()):
             self.skip.append(tag)
             return
         self._break(tag)

@@ -327,3 +327,30 @@ def test_text_citations_have_a_null_page(fake_service, tmp_path):
     answer = fake_service.ask("When did the bridge open?")
     assert answer.citations and all(c.page is None for c in answer.citations)
     assert answer.to_dict()["citations"][0]["page"] is None
+
+
+SPHINX_PAGE = """<!DOCTYPE html><html><head><title>Configuration &#8212; Flask Documentation</title></head><body>
+<div class="related" role="navigation"><ul><li><a href="index.html">index</a></li><li>next</li></ul></div>
+<div class="document"><div class="body" role="main">
+<section id="configuration"><h1>Configuration<a class="headerlink" href="#configuration" title="Link">¶</a></h1>
+<p>Applications need some kind of configuration.</p>
+<dl class="py data"><dt id="SECRET_KEY">SECRET_KEY<a class="headerlink" href="#SECRET_KEY">¶</a></dt>
+<dd><p>A secret key used for securely signing the session cookie.</p></dd></dl>
+</section></div></div>
+<div class="sphinxsidebar" role="navigation"><h3>Navigation</h3><ul><li>Installation</li><li>Quickstart</li></ul>
+<div id="searchbox" role="search"><form><input type="text" name="q"/></form></div></div>
+<nav class="md-nav"><ul><li>Home</li></ul></nav>
+<div class="footer" role="contentinfo">&#169; Copyright 2010 Pallets.</div>
+</body></html>"""
+
+
+def test_html_documentation_pages_lose_their_site_chrome(tmp_path):
+    """Built documentation (Sphinx, MkDocs): navigation bars, sidebars, search boxes, footers and the permalink marks
+    after headings are the site, not the page: they never become quotable text."""
+    p = tmp_path / "config.html"
+    p.write_text(SPHINX_PAGE, encoding="utf-8")
+    doc = load(p)
+    assert doc.text == ("Configuration\n\nApplications need some kind of configuration.\n\nSECRET_KEY\n\n"
+                        "A secret key used for securely signing the session cookie.")
+    for chrome in ("¶", "Navigation", "Quickstart", "Copyright", "index", "Home"):
+        assert chrome not in doc.text
