@@ -16,7 +16,7 @@ from qa.uploads import UPLOAD_TYPES, safe_upload_name  # noqa: F401  (safe_uploa
 CSS = """
 .gq-source { border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 12px; margin: 0 0 10px 0; }
 .gq-source h4 { margin: 0 0 6px 0; font-size: 0.95em; }
-.gq-source .gq-passage { font-size: 0.92em; line-height: 1.45; color: #444; white-space: pre-wrap; }
+.gq-source .gq-passage { font-size: 0.92em; line-height: 1.45; color: #444; white-space: pre-wrap; overflow-wrap: anywhere; }
 .gq-source .gq-section { color: #0b5394; font-size: 0.9em; font-weight: normal; }
 .gq-source mark { background: #fff3a3; color: #111; padding: 0 2px; border-radius: 3px; }
 .gq-removed { color: #8a1f11; text-decoration: line-through; }
@@ -205,7 +205,7 @@ def build(service):
                                          allow_custom_value=True)
                 earlier = gr.Dropdown(label="Earlier conversations", choices=[], value=None, elem_id="earlier")
                 sources = gr.HTML(sources_html(None), label="Sources", elem_id="sources")
-                files = gr.File(label="Add documents (.txt, .md, .pdf, .docx, .html)", file_count="multiple", file_types=list(UPLOAD_TYPES))
+                files = gr.File(label="Add documents (.txt, .md, .rst, .pdf, .docx, .html)", file_count="multiple", file_types=list(UPLOAD_TYPES))
                 upload_status = gr.Markdown()
         outputs = [chat, sources, question, state, earlier]
         ask_btn.click(ask, [question, chat, collection, state], outputs)

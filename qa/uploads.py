@@ -16,7 +16,7 @@ from index.store import check_collection_name
 from qa.config import Config
 from qa.errors import InvalidInput, UnsupportedFileType, UploadTooLarge, storage_error
 
-UPLOAD_TYPES = (".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm")
+UPLOAD_TYPES = (".txt", ".md", ".markdown", ".rst", ".pdf", ".docx", ".html", ".htm")
 
 
 def safe_upload_name(name: str) -> str:
