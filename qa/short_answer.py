@@ -735,9 +735,31 @@ def short_answer(question: str, quotes: Sequence[str], annotator: Annotator | No
     if not quotes:
         return None
     phrase = _whole_code(_short_answer(question, quotes, annotator), quotes)
+    if phrase and phrase not in ("Yes", "No"):
+        phrase = _tidy(phrase, annotator or default_annotator())
     if phrase and (_cut(phrase) or _restates(phrase, question, annotator or default_annotator())):
         return None
-    return phrase
+    return phrase or None
+
+
+_TRAILING = ("ADP", "PART", "CCONJ", "SCONJ", "DET", "PUNCT")
+
+
+def _tidy(phrase: str, annotator: Annotator) -> str:
+    """A phrase never ends in a word that leads on ("valid reasons” to": a preposition, particle, conjunction or
+    determiner, by the parser) nor in a quote mark it never opened; what is left is still a slice of its quote."""
+    ann = annotator.annotate(phrase)
+    end = len(phrase)
+    for t in reversed(ann.tokens):
+        if t.pos not in _TRAILING or phrase[t.start:t.end] in ")]}" or phrase[t.start:t.end].startswith(("`", "'")) \
+                or t.start == 0:
+            break
+        end = t.start
+    out = phrase[:end].rstrip()
+    for opening, closing in (("“", "”"), ("‘", "’")):
+        if out.endswith(closing) and out.count(opening) < out.count(closing):
+            out = out[: -len(closing)].rstrip()
+    return out
 
 
 _LINK = re.compile(r"\]\(|https?://")

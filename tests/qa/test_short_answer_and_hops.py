@@ -287,3 +287,25 @@ def test_a_bridge_steps_out_along_a_chain_of_places_to_the_described_kind(tmp_pa
     born = found("Born in Salt Lake City, Utah Territory, Taylor was the son of Thomas E. Taylor.")
     city = ann.annotate("the city where Taylor was born")
     assert bridges(city, born, 1, labels, kind="GPE", encode=encode) == ["Salt Lake City"]
+
+
+@pytest.mark.parametrize("phrase, tidy", [
+    ("valid reasons” to", "valid reasons"),  # the parser's chunk ran past the quote into "to reconnect"
+    ("2 weeks.", "2 weeks"),
+    ("the third anniversary", "the third anniversary"),
+    ("`max_age`", "`max_age`"),
+    ("March 1761)", "March 1761)"),  # brackets are left to `_cut`
+])
+def test_a_short_answer_never_ends_in_a_word_that_leads_on(phrase, tidy):
+    from index.linguistics import default_annotator
+    from qa.short_answer import _tidy
+
+    assert _tidy(phrase, default_annotator()) == tidy
+
+
+def test_the_short_answer_from_a_quoted_phrase_is_tidy():
+    from qa.short_answer import short_answer
+
+    quote = ("During a press conference following their discussions, Macron stated that Trump has “valid reasons” to "
+             "reconnect with Putin over the conflict.")
+    assert short_answer("What does Macron say Trump has for reconnecting with Putin?", [quote]) == "valid reasons"
