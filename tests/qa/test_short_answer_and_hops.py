@@ -50,20 +50,27 @@ def test_short_answer_on_the_real_service(real_service):
     assert a.to_dict()["short_answer"] == a.short_answer
 
 
-def test_two_hop_question_cites_one_quote_per_hop(tmp_path):
+def ask_over(tmp_path, files: dict[str, str], question: str):
+    """The real extractive service over small documents the test writes; the answer to `question` (top_k 1)."""
     import qa
 
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "film.txt").write_text("Cujo is a 1983 American horror film. The film was shot in Leland, North Carolina, "
-                                   "over the summer of 1982.\n")
-    (docs / "teague.txt").write_text("Cujo was directed by Lewis Teague, who also directed Cat's Eye and The Jewel "
-                                     "of the Nile.\n")
-    (docs / "other.txt").write_text("Leland is a town in Brunswick County, North Carolina, United States. Its "
-                                    "population was 13,527 at the 2010 census.\n")
+    for name, text in files.items():
+        (docs / name).write_text(text + "\n")
     service = qa.open(home=tmp_path / "home", generator="extractive")
     service.ingest([docs])
-    a = service.ask("Who directed the film that was shot in Leland, North Carolina?", top_k=1)
+    return docs, service.ask(question, top_k=1)
+
+
+def test_two_hop_question_cites_one_quote_per_hop(tmp_path):
+    docs, a = ask_over(tmp_path, {
+        "film.txt": "Cujo is a 1983 American horror film. The film was shot in Leland, North Carolina, over the "
+                    "summer of 1982.",
+        "teague.txt": "Cujo was directed by Lewis Teague, who also directed Cat's Eye and The Jewel of the Nile.",
+        "other.txt": "Leland is a town in Brunswick County, North Carolina, United States. Its population was 13,527 "
+                     "at the 2010 census.",
+    }, "Who directed the film that was shot in Leland, North Carolina?")
     assert not a.refused, a.to_dict()
     assert len(a.hops) >= 2 and any(h["bridge"] for h in a.hops[1:])
     sources = {c.source.rsplit("/", 1)[-1] for c in a.citations}
@@ -224,19 +231,12 @@ def test_a_relative_clause_without_a_relative_word_is_a_description(question, cl
 def test_a_contact_clause_question_is_answered_hop_by_hop(tmp_path):
     """The real service: "the country Signmark is from" resolves to Finland through the Signmark page, and the
     question asked again about Finland finds the markka; one quote per hop."""
-    import qa
-
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "signmark.txt").write_text("Signmark is a deaf rapper. Signmark was one of the artists competing in "
-                                       "Finland's national qualifications for the 2009 Eurovision Song Contest.\n")
-    (docs / "markka.txt").write_text("The markka was the currency of Finland from 1860 until 2002, when it was "
-                                     "replaced by the euro.\n")
-    (docs / "peseta.txt").write_text("The peseta was the currency of Spain until 2002, when it was replaced by "
-                                     "the euro.\n")
-    service = qa.open(home=tmp_path / "home", generator="extractive")
-    service.ingest([docs])
-    a = service.ask("What currency predated the Euro in the country Signmark is from?", top_k=1)
+    _, a = ask_over(tmp_path, {
+        "signmark.txt": "Signmark is a deaf rapper. Signmark was one of the artists competing in Finland's national "
+                        "qualifications for the 2009 Eurovision Song Contest.",
+        "markka.txt": "The markka was the currency of Finland from 1860 until 2002, when it was replaced by the euro.",
+        "peseta.txt": "The peseta was the currency of Spain until 2002, when it was replaced by the euro.",
+    }, "What currency predated the Euro in the country Signmark is from?")
     assert not a.refused, a.to_dict()
     assert any(h["bridge"] == "Finland" for h in a.hops)
     assert {"signmark.txt", "markka.txt"} <= {c.source.rsplit("/", 1)[-1] for c in a.citations}, a.to_dict()
