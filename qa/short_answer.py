@@ -737,9 +737,25 @@ def short_answer(question: str, quotes: Sequence[str], annotator: Annotator | No
     phrase = _whole_code(_short_answer(question, quotes, annotator), quotes)
     if phrase and phrase not in ("Yes", "No"):
         phrase = _tidy(phrase, annotator or default_annotator())
-    if phrase and (_cut(phrase) or _restates(phrase, question, annotator or default_annotator())):
+    if phrase and (_cut(phrase) or _restates(phrase, question, annotator or default_annotator())
+                   or _other_kind(phrase, question, annotator or default_annotator())):
         return None
     return phrase or None
+
+
+def _other_kind(phrase: str, question: str, annotator: Annotator) -> bool:
+    """The phrase names another kind of thing than the one asked for: the asked noun only modifies its head
+    ("What currency ...?" -> "currency code", a code; "Which river ...?" -> "river cruise")."""
+    if phrase in ("Yes", "No"):
+        return False
+    noun = _wh_noun(annotator.annotate(question))
+    if not noun:
+        return False
+    ann = annotator.annotate(phrase)
+    root = next((i for i, t in enumerate(ann.tokens) if t.dep == "ROOT"), None)
+    if root is None or ann.tokens[root].lemma == noun:
+        return False
+    return any(t.lemma == noun and t.dep in ("compound", "amod", "nmod") and t.head == root for t in ann.tokens)
 
 
 _TRAILING = ("ADP", "PART", "CCONJ", "SCONJ", "DET", "PUNCT")

@@ -309,3 +309,16 @@ def test_the_short_answer_from_a_quoted_phrase_is_tidy():
     quote = ("During a press conference following their discussions, Macron stated that Trump has “valid reasons” to "
              "reconnect with Putin over the conflict.")
     assert short_answer("What does Macron say Trump has for reconnecting with Putin?", [quote]) == "valid reasons"
+
+
+@pytest.mark.parametrize("question, phrase, other", [
+    ("What currency predated the Euro in Finland?", "currency code", True),  # a code, not a currency
+    ("What currency predated the Euro in Finland?", "The Finnish markka", False),
+    ("Which river flows through Oklahoma City?", "the North Canadian River", False),
+    ("Which anniversary did the meeting coincide with?", "the third anniversary", False),
+])
+def test_a_short_answer_names_the_kind_asked_for_not_a_thing_it_modifies(question, phrase, other):
+    from index.linguistics import default_annotator
+    from qa.short_answer import _other_kind
+
+    assert _other_kind(phrase, question, default_annotator()) is other
