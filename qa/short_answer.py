@@ -218,6 +218,8 @@ def _entity(quote: Annotation, labels: Sequence[str], asked: set[str], kind: str
             rank = len(labels)
         else:
             continue
+        if lab == "PERSON" and not any(quote.tokens[k].pos == "PROPN" for k in toks):
+            continue  # the recogniser's person is no proper noun to the tagger ("sturm und drang"): not a name
         text = quote.text[s:e]
         words = {quote.tokens[k].lemma for k in toks}
         if words <= asked or {quote.token_text(k).lower() for k in toks} <= asked:

@@ -322,3 +322,13 @@ def test_a_short_answer_names_the_kind_asked_for_not_a_thing_it_modifies(questio
     from qa.short_answer import _other_kind
 
     assert _other_kind(phrase, question, default_annotator()) is other
+
+
+def test_a_person_the_tagger_does_not_call_a_proper_noun_is_no_answer():
+    """spaCy's recogniser calls "drang" (of "sturm und drang") a PERSON; the tagger calls it a common noun. A
+    who-question gets no short answer from it rather than a wrong one."""
+    from qa.short_answer import short_answer
+
+    quote = ("Hall, who was the first president of the American Psychological Association, viewed adolescence "
+             "primarily as a time of internal turmoil and upheaval (sturm und drang).")
+    assert short_answer("Who was the first president of the American Psychological Association?", [quote]) != "drang"
