@@ -219,7 +219,7 @@ class _Reader:
             pass
         elif name in ADMONITIONS:
             arg = m.group(2) or ""
-            if arg and name not in ("versionadded", "versionchanged", "deprecated", "versionremoved") or \
+            if (arg and name not in ("versionadded", "versionchanged", "deprecated", "versionremoved")) or \
                     len(arg.split()) > 1:  # a title or a one-line text ("deprecated:: 2.0 Use X.")
                 a = self.starts[k] + self.lines[k].index(arg)
                 self.add(a, a + len(arg), "admonition", split=True)

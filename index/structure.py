@@ -364,6 +364,18 @@ _MYST_LINE = re.compile(r"[ \t]*(?:\([\w:. -]+\)=[ \t]*$|%(?:[ \t]|$)|\+\+\+[ \t
 _MYST_OPTION = re.compile(r"[ \t]*:[\w-]+:")
 
 
+def _closes(line: str, mark: str) -> bool:
+    """Whether `line` closes a fence opened with `mark` (the same character, at least as many of it)."""
+    return re.fullmatch(rf"[ \t]*{re.escape(mark[0])}{{{len(mark)},}}[ \t]*", line) is not None
+
+
+def _past_fence(plain: list[str], i: int, mark: str) -> int:
+    """The line after the one (from line i on) that closes the fence opened with `mark`."""
+    while i < len(plain) and not _closes(plain[i], mark):
+        i += 1
+    return i + 1
+
+
 def _myst(plain: list[str], admonition: set[int], rst: list[tuple[int, int]], code_start: dict[int, int]) -> None:
     """MyST (Sphinx Markdown) in place: a directive fence (```{note} / :::{warning}) that is not code loses its
     fence and option lines so that its body parses as Markdown (an admonition's body marked in `admonition`;
@@ -383,11 +395,7 @@ def _myst(plain: list[str], admonition: set[int], rst: list[tuple[int, int]], co
         m = _MYST_FENCE.match(line)
         plain_fence = None if m else _PLAIN_FENCE.match(line)
         if plain_fence:  # ordinary code: skip to its closing fence
-            mark = plain_fence.group(1)
-            i += 1
-            while i < len(plain) and not re.fullmatch(rf"[ \t]*{re.escape(mark[0])}{{{len(mark)},}}[ \t]*", plain[i]):
-                i += 1
-            i += 1
+            i = _past_fence(plain, i + 1, plain_fence.group(1))
             continue
         if not m:
             i += 1
@@ -399,19 +407,15 @@ def _myst(plain: list[str], admonition: set[int], rst: list[tuple[int, int]], co
                 k += 1
             if k > i + 1:
                 code_start[i] = k + (k < len(plain) and not plain[k].strip())
-            i = k
-            while i < len(plain) and not re.fullmatch(rf"[ \t]*{re.escape(mark[0])}{{{len(mark)},}}[ \t]*", plain[i]):
-                i += 1
-            i += 1
+            i = _past_fence(plain, k, mark)
             continue
         mark = m.group(2)
-        close = re.compile(rf"[ \t]*{re.escape(mark[0])}{{{len(mark)},}}[ \t]*$")
         j, inner = i + 1, None
         while j < len(plain):  # the closing fence, past nested code fences
             if inner:
-                if re.fullmatch(rf"[ \t]*{re.escape(inner[0])}{{{len(inner)},}}[ \t]*", plain[j]):
+                if _closes(plain[j], inner):
                     inner = None
-            elif close.match(plain[j]):
+            elif _closes(plain[j], mark):
                 break
             else:
                 f = _PLAIN_FENCE.match(plain[j])

@@ -87,16 +87,12 @@ def contact_clauses(q: Annotation) -> list[tuple[int, int, str]]:
     the next comma or the end; where an earlier "do" still waits for its verb ("What year did the company X is
     part of dissolve?"), that last word is the question's own verb, not the clause's."""
     toks = q.tokens
-
-    def word(n: int) -> str:
-        return q.text[toks[n].start:toks[n].end].lower()
-
     out = []
     for i, t in enumerate(toks[:-2]):
-        if t.pos != "NOUN" or i == 0 or word(i - 1) != "the":
+        if t.pos != "NOUN" or i == 0 or q.token_text(i - 1).lower() != "the":
             continue
         j = i + 1
-        if word(j) == "the":
+        if q.token_text(j).lower() == "the":
             j += 1
         k = j
         while k < len(toks) and (toks[k].pos == "PROPN" or (k > j and toks[k].pos in ("ADP", "DET")

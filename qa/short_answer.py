@@ -736,20 +736,19 @@ def short_answer(question: str, quotes: Sequence[str], annotator: Annotator | No
     quotes = [q for q in quotes if q and q.strip()]
     if not quotes:
         return None
+    annotator = annotator or default_annotator()
     phrase = _whole_code(_short_answer(question, quotes, annotator), quotes)
-    if phrase and phrase not in ("Yes", "No"):
-        phrase = _tidy(phrase, annotator or default_annotator())
-    if phrase and (_cut(phrase) or _restates(phrase, question, annotator or default_annotator())
-                   or _other_kind(phrase, question, annotator or default_annotator())):
+    if not phrase or phrase in ("Yes", "No"):
+        return phrase or None
+    phrase = _tidy(phrase, annotator)
+    if not phrase or _cut(phrase) or _restates(phrase, question, annotator) or _other_kind(phrase, question, annotator):
         return None
-    return phrase or None
+    return phrase
 
 
 def _other_kind(phrase: str, question: str, annotator: Annotator) -> bool:
     """The phrase names another kind of thing than the one asked for: the asked noun only modifies its head
     ("What currency ...?" -> "currency code", a code; "Which river ...?" -> "river cruise")."""
-    if phrase in ("Yes", "No"):
-        return False
     noun = _wh_noun(annotator.annotate(question))
     if not noun:
         return False
