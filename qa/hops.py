@@ -182,7 +182,7 @@ def bridges(question: Annotation, passages: Sequence[tuple[Passage, Annotation]]
             if not any(c.isalpha() for c in name) or words <= asked or words & named or name in out:
                 continue  # a name has letters ("---" is a Markdown rule, not a bridge)
             if kind and head and encode is not None:
-                name = _outward(ann, name, [ann.text[a:b] for _, a, b in ents], head, encode, params)
+                name = _outward(ann, name, [ann.text[a:b] for _, a, b in ents], head, encode, params, s)
             out.append(name)
             if len(out) >= n:
                 return out
@@ -190,15 +190,16 @@ def bridges(question: Annotation, passages: Sequence[tuple[Passage, Annotation]]
 
 
 def _outward(ann: Annotation, name: str, places: Sequence[str], head: str, encode: Callable,
-             params: HopParams = PARAMS) -> str:
+             params: HopParams = PARAMS, start: int = 0) -> str:
     """In a chain of places ("a suburb in Colombo, Sri Lanka"), each one after a comma holds the one before: step
     out from `name` while the next one is clearly more like "a <head>" by the embedding ("a country": Sri Lanka
     0.53 against Colombo 0.38), so that the country is not taken for its city; a city stays ("Salt Lake City, Utah
-    Territory" for "a city": 0.55 against 0.27)."""
+    Territory" for "a city": 0.55 against 0.27). The chain is read in the sentence starting at `start`, not at an
+    earlier mention of the name in the passage."""
     import numpy as np
 
     chain = [name]
-    at = ann.text.find(name)
+    at = ann.text.find(name, start)
     while at >= 0:
         rest = ann.text[at + len(chain[-1]):]
         nxt = next((p for p in places if rest.startswith(", " + p) and p not in chain), None)
