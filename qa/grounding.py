@@ -473,18 +473,25 @@ class Grounder:
         """A claim stitched from clauses that no one sentence holds ("X is from Hiroshima, the city the bomb
         targeted"): supported when each of its clauses (`relations.clauses`) is, each by its own best quote of
         any passage (the prior and the relation check as for a whole sentence; a clause missing a name or
-        unfound is split again, `depth` levels). A clause that a quote contradicts is never supported."""
+        unfound is split again, `depth` levels). A clause that a quote contradicts is never supported. With `quote`
+        (the whole claim's quote) and `clause_verbs`: a relative clause whose verb that quote lacks is said by it only
+        with the verb told, and a clause it does not say needs its verb told by another quote (not the prior alone)."""
         pieces = relations.clauses(claim, relations.PARAMS) if depth > 0 else []
         if not pieces:
             return False
         anns = evidence._annotator().annotate_many(pieces)
+        strict = replace(relations.PARAMS, require_verb=True)
         for piece, ann, vec in zip(pieces, anns, self.encode(pieces)):
-            if quote is not None and relations.check(ann, [evidence.span_annotation(quote)], None, relations.PARAMS)[0]:
+            told = evidence.span_annotation(quote) if quote is not None else None
+            said = strict if relations.PARAMS.clause_verbs and told is not None \
+                and relations.relative_verbs(ann) - {t.lemma.lower() for t in told.tokens} else relations.PARAMS
+            if told is not None and relations.check(ann, [told], None, said)[0]:
                 continue  # the whole claim's quote says this part too
             scores = evidence.scores(piece, vec)
             if contexts:
                 scores = _context_scores(piece, scores, evidence, contexts)
-            _, ok, why = self._relation_check(ann, evidence, scores, int(np.argmax(scores)), threshold, contexts)
+            _, ok, why = self._relation_check(ann, evidence, scores, int(np.argmax(scores)), threshold, contexts,
+                                              by_prior=quote is None or not relations.PARAMS.clause_verbs)
             if not ok and not (why in relations.PARAMS.clause_reasons
                                and self._clauses_supported(ann, evidence, threshold, depth - 1, contexts)):
                 return False
@@ -493,7 +500,7 @@ class Grounder:
     @staticmethod
     def _relation_check(claim: Annotation, evidence: Evidence, scores: np.ndarray, chosen: int,
                         threshold: float, contexts: dict | None = None,
-                        raw: np.ndarray | None = None) -> tuple[int, bool, str]:
+                        raw: np.ndarray | None = None, by_prior: bool = True) -> tuple[int, bool, str]:
         """(span, supported, reason) by the relation check (qa/relations.py). The chosen span and the next best by
         the prior (within `span_margin` of the best, at most `top_spans`) are tried in turn: the first that clears
         the prior's threshold and matches the claim's verbs with their participants supports it. When the chosen
@@ -505,7 +512,7 @@ class Grounder:
         triple of the claim as the claim does (`relations.firm`) supports it from `firm_min_prior` of it up, and
         the best spans by it are tried too: the penalties only stand in for the names, numbers and negation that
         the relation check reads from the parse ("eleven" for "11", "she" for "Marie Curie", another clause's
-        "not")."""
+        "not"). `by_prior` False: a span without the claim's verbs never supports it (a clause of a sentence)."""
         params = relations.PARAMS
         strict = replace(params, require_verb=True)
         top = float(scores.max())
@@ -525,7 +532,7 @@ class Grounder:
                        and relations.firm(claim, ann, params, passage=told)):
                 return i, True, "supported"
             if rank == 0:
-                if why == "not_found":  # no verb of the claim in it: the prior decides, unless contradicted
+                if why == "not_found" and by_prior:  # no verb of the claim in it: the prior decides, unless contradicted
                     ok, why = relations.check(claim, ann, float(scores[i]), params, context=names, passage=told)
                     loose = i if ok and scores[i] >= threshold else None
                 reason = why if not ok else "not_found"

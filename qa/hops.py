@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 
 from index.linguistics import Annotation, Annotator, default_annotator
 from qa.answers import Passage, append_new
+from qa.terms import fold
 
 # entity labels that can stand for a described thing, most likely first (demonyms and languages rarely do)
 BRIDGE_LABELS = ("PERSON", "ORG", "WORK_OF_ART", "GPE", "LOC", "FAC", "EVENT", "PRODUCT", "LAW")
@@ -58,12 +59,17 @@ class Hop:
 
 def _lemmas(ann: Annotation, start: int = 0, end: int | None = None) -> set[str]:
     end = len(ann.text) if end is None else end
-    return {t.lemma.lower() for t in ann.tokens if t.pos in _CONTENT_POS and t.start >= start and t.end <= end
+    return {_key(t.lemma) for t in ann.tokens if t.pos in _CONTENT_POS and t.start >= start and t.end <= end
             and t.lemma.isalnum()}
 
 
+def _key(word: str) -> str:
+    """A word as compared: lower case, accents off ("Aschenbrodel" in a question names "Aschenbrödel")."""
+    return fold(word.lower())
+
+
 def _words(text: str) -> set[str]:
-    return {w.lower().strip(".,'’\"()?") for w in text.split()} - {""}
+    return {_key(w).strip(".,'’\"()?") for w in text.split()} - {""}
 
 
 def nested(q: Annotation) -> bool:
@@ -147,14 +153,14 @@ def bridges(question: Annotation, passages: Sequence[tuple[Passage, Annotation]]
     head = next((t.lemma for t in question.tokens if t.dep == "ROOT" and t.pos == "NOUN"), "")  # "country"
     asked = _words(question.text) | q_lemmas
     named = set().union(*(_words(x) for x in _proper_nouns(question, 0, len(question.text)))) - q_stop(question)
-    named_lemmas = {t.lemma.lower() for t in question.tokens if t.pos == "PROPN"}
+    named_lemmas = {_key(t.lemma) for t in question.tokens if t.pos == "PROPN"}
     titles = [p.title or "" for p, _ in passages]
     t_anns = default_annotator().annotate_many(titles) if any(titles) else [None] * len(titles)
     scored = []
     for rank, ((p, ann), t_ann) in enumerate(zip(passages, t_anns)):
-        title = (_lemmas(t_ann) | {t.lemma.lower() for t in t_ann.tokens}) if p.title and t_ann else set()
+        title = (_lemmas(t_ann) | {_key(t.lemma) for t in t_ann.tokens}) if p.title and t_ann else set()
         about = len(named_lemmas & title)  # the passage is about the thing the question names
-        said = title | _words(ann.text) | {t.lemma.lower() for t in ann.tokens}
+        said = title | _words(ann.text) | {_key(t.lemma) for t in ann.tokens}
         if named_lemmas and len(named_lemmas & said) < params.named_share * len(named_lemmas):
             continue  # a passage that does not name the described thing cannot resolve it
         is_name = bool(t_ann) and not any(t.pos in ("VERB", "AUX") for t in t_ann.tokens)
@@ -377,13 +383,13 @@ def multi_hop(question: str, first: Sequence[Passage], retrieve: Callable[[str, 
         s, e, noun = spans[0]
         description = current[s:e]
         found = retrieve(description, params.passages_per_hop + 1)
-        named = [w.lower() for n in _proper_nouns(current_ann, s, e) for w in n.split()]
-        if lookup is not None and named and not any(all(w in p.text.lower() for w in named) for p in found):
+        named = [_key(w) for n in _proper_nouns(current_ann, s, e) for w in n.split()]
+        if lookup is not None and named and not any(all(w in _key(p.text) for w in named) for p in found):
             # a rare name ("Nugegoda") is a word the embedding does not know: when no passage found names the
             # described thing, those holding its name by keyword join, the ones naming it first
             seen = {p.chunk_id for p in found}
             found += [p for p in lookup(" ".join(named), params.passages_per_hop + 1) if p.chunk_id not in seen]
-            found.sort(key=lambda p: -sum(w in p.text.lower() for w in named) / len(named))
+            found.sort(key=lambda p: -sum(w in _key(p.text) for w in named) / len(named))
         d_ann, *f_anns = annotator.annotate_many([description, *[p.text for p in found]])
         labels, sure = label_order(noun, encode)
         kind = labels[0] if labels[0] in PLACE_LABELS and sure >= params.kind_similarity else ""

@@ -1,6 +1,7 @@
 """The relation check (qa/relations.py): unit tests on hand-built annotations (no spaCy), then integration
 tests through the real spaCy model on the seed article."""
 
+import dataclasses
 import re
 
 import numpy as np
@@ -446,3 +447,29 @@ def test_firm_needs_every_core_triple_and_the_names(annotator):
     readable = [annotator.annotate("Session information is readable but not modifiable.")]
     assert relations.unread_negation(readable[0])
     assert not relations.firm(annotator.annotate("Session information is modifiable."), readable)
+
+
+# --- a relative clause the model added to a true sentence (real model, through the Service's verifier) ----------
+
+HARBOUR = ("The maritime museum opened in 1998 in the old harbour of Bergen. "
+           "Bergen is a city of fishermen and sailors, and its harbour is the oldest in Norway.")
+
+
+@pytest.mark.integration
+def test_a_relative_clause_needs_its_own_verb_told(real_service, monkeypatch):
+    check_claim = real_service.variant(generator="extractive").check_claim
+    invented = "The maritime museum opened in 1998 in the old harbour of Bergen, which was founded by fishermen and sailors."
+    verdict = check_claim(invented, [HARBOUR])
+    assert (verdict.supported, verdict.reason) == (False, "not_found"), verdict  # "founded" is told of nothing
+    for true in ("The maritime museum opened in 1998 in the old harbour of Bergen, which is a city of fishermen and sailors.",
+                 "The maritime museum opened in 1998 in Bergen, whose harbour is the oldest in Norway."):
+        assert check_claim(true, [HARBOUR]).supported, true
+    # the unit is what decides it: off, the clause's words alone carried the invented sentence
+    monkeypatch.setattr(relations, "PARAMS", dataclasses.replace(relations.PARAMS, clause_verbs=False))
+    assert check_claim(invented, [HARBOUR]).supported
+
+
+@pytest.mark.integration
+def test_relative_verbs_leave_light_verbs_out(annotator):
+    assert relations.relative_verbs(annotator.annotate("Bergen, which was founded by sailors")) == {"found"}
+    assert relations.relative_verbs(annotator.annotate("Bergen, which is a city of sailors")) == set()

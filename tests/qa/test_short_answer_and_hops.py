@@ -332,3 +332,15 @@ def test_a_person_the_tagger_does_not_call_a_proper_noun_is_no_answer():
     quote = ("Hall, who was the first president of the American Psychological Association, viewed adolescence "
              "primarily as a time of internal turmoil and upheaval (sturm und drang).")
     assert short_answer("Who was the first president of the American Psychological Association?", [quote]) != "drang"
+
+
+def test_a_name_written_without_its_accents_still_bridges(tmp_path):
+    docs, a = ask_over(tmp_path, {
+        "ballet.txt": "Zéphyrine is a ballet in two acts. Zéphyrine was written by Anton Lindqvist for the Royal "
+                      "Swedish Opera.",
+        "lindqvist.txt": "Anton Lindqvist was born in Uppsala in 1850. He studied the violin in Leipzig.",
+        "other.txt": "Uppsala is a city in Sweden, north of Stockholm. Its cathedral is the largest in Scandinavia.",
+    }, "Where was the composer of Zephyrine born?")  # as users type it: no accent
+    assert not a.refused, a.to_dict()
+    assert any(h["bridge"] and "Lindqvist" in h["bridge"] for h in a.hops[1:]), a.hops
+    assert "Uppsala" in a.answer
