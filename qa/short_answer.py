@@ -740,7 +740,7 @@ def short_answer(question: str, quotes: Sequence[str], annotator: Annotator | No
     phrase = _whole_code(_short_answer(question, quotes, annotator), quotes)
     if not phrase or phrase in ("Yes", "No"):
         return phrase or None
-    phrase = _tidy(phrase, annotator)
+    phrase = _whole_identifier(_tidy(phrase, annotator), quotes) if phrase else phrase
     if not phrase or _cut(phrase) or _restates(phrase, question, annotator) or _other_kind(phrase, question, annotator):
         return None
     return phrase
@@ -810,8 +810,10 @@ def _restates(phrase: str, question: str, annotator: Annotator) -> bool:
 def _whole_code(phrase: str | None, quotes: Sequence[str]) -> str | None:
     """A phrase never cuts an inline code span in half: the parser's noun chunk "env_prefix` argument" (from
     "setting `env_prefix` argument") takes back its opening backtick, so that it is still a slice of the quote."""
-    if not phrase or phrase.count("`") % 2 == 0:
+    if not phrase:
         return phrase
+    if phrase.count("`") % 2 == 0:
+        return _whole_identifier(phrase, quotes)
     for quote in quotes:
         at = quote.find(phrase)
         while at >= 0:
@@ -823,6 +825,26 @@ def _whole_code(phrase: str | None, quotes: Sequence[str]) -> str | None:
                 return quote[at : end + 1]
             at = quote.find(phrase, at + 1)
     return phrase.strip("`") if phrase.count("`") == 1 else phrase
+
+
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+
+
+def _whole_identifier(phrase: str, quotes: Sequence[str]) -> str:
+    """A phrase inside an inline code span never cuts an identifier in half: the tokenizer's "__attrs_pre_init"
+    (of "`__attrs_pre_init__`") takes back the word characters it lost on either side, within the span."""
+    for quote in quotes:
+        for m in _CODE_SPAN.finditer(quote):
+            at = quote.find(phrase, m.start(2), m.end(2))
+            if at < 0:
+                continue
+            s, e = at, at + len(phrase)
+            while s > m.start(2) and (quote[s - 1].isalnum() or quote[s - 1] == "_"):
+                s -= 1
+            while e < m.end(2) and (quote[e].isalnum() or quote[e] == "_"):
+                e += 1
+            return quote[s:e]
+    return phrase
 
 
 def _short_answer(question: str, quotes: Sequence[str], annotator: Annotator | None) -> str | None:

@@ -344,3 +344,14 @@ def test_a_name_written_without_its_accents_still_bridges(tmp_path):
     assert not a.refused, a.to_dict()
     assert any(h["bridge"] and "Lindqvist" in h["bridge"] for h in a.hops[1:]), a.hops
     assert "Uppsala" in a.answer
+
+
+@pytest.mark.parametrize("question, quote, want", [
+    ("Which hook runs first during initialization?",
+     "`__attrs_pre_init__` is automatically detected and run *before* *attrs* starts initializing.", "__attrs_pre_init__"),
+    ("Which method do I call to build a URL?", "Call ``request.url_for`` with the route name.", "request.url_for"),
+])
+def test_a_short_answer_never_cuts_an_identifier_in_a_code_span(question, quote, want):
+    got = short_answer(question, [quote])
+    assert got == want
+    assert got in quote
