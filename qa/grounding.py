@@ -426,7 +426,7 @@ class Grounder:
         out = []
         for (text, claimed), vec, claim_ann in zip(pieces, vectors, claim_anns):
             terms = content_terms(text)
-            if not terms or not evidence.spans:
+            if not terms or not evidence.spans or _looping(text):
                 out.append(Verified(text, 0.0, False, None, claimed, reason="not_found"))
                 continue
             scores, raw = evidence.priors(text, vec)
@@ -803,6 +803,13 @@ def _headings_before(evidence: Evidence, span: Span) -> tuple[str, list[str]]:
     p = evidence.passage(span.passage)
     at = span.start - p.start
     return p.section or "", [p.text[a:b] for a, b, kind in (p.units or ()) if kind == "heading" and b <= at]
+
+
+def _looping(text: str, times: int = 3) -> bool:
+    """A generator caught in a loop ("he could pursue pursuing pursuing pursuing ..."): a word `times` times in a
+    row says nothing, whatever the words around it share with a quote."""
+    ws = [w.lower() for w in words(text)]
+    return any(len(set(ws[i:i + times])) == 1 for i in range(len(ws) - times + 1))
 
 
 def _stems(text: str) -> set[str]:

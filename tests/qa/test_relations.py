@@ -473,3 +473,12 @@ def test_a_relative_clause_needs_its_own_verb_told(real_service, monkeypatch):
 def test_relative_verbs_leave_light_verbs_out(annotator):
     assert relations.relative_verbs(annotator.annotate("Bergen, which was founded by sailors")) == {"found"}
     assert relations.relative_verbs(annotator.annotate("Bergen, which is a city of sailors")) == set()
+
+
+@pytest.mark.integration
+def test_a_generator_caught_in_a_loop_is_never_supported(real_service):
+    check_claim = real_service.variant(generator="extractive").check_claim
+    looping = "The maritime museum opened in 1998 in the old harbour of Bergen Bergen Bergen Bergen Bergen"
+    verdict = check_claim(looping, [HARBOUR])
+    assert (verdict.supported, verdict.reason) == (False, "not_found")
+    assert check_claim("The maritime museum opened in 1998 in the old harbour of Bergen.", [HARBOUR]).supported
