@@ -394,8 +394,9 @@ def multi_hop(question: str, first: Sequence[Passage], retrieve: Callable[[str, 
         labels, sure = label_order(noun, encode)
         kind = labels[0] if labels[0] in PLACE_LABELS and sure >= params.kind_similarity else ""
         bridge = _bridge_for(list(zip(found, f_anns)), d_ann, labels, params, kind, encode)
-        if not bridge:
-            break
+        named_outside = {_key(w) for n in _proper_nouns(q_ann, 0, len(question)) for w in n.split()} - _words(description)
+        if not bridge or {_key(w) for w in bridge.split()} & named_outside:
+            break  # nothing found, or what the asker already named ("How did Trump describe Donald Trump?")
         hops.append(Hop(description, bridge, add(found, params.passages_per_hop)))
         current = f"{current[:s]}{bridge}{current[e:]}"
         current_ann = annotator.annotate(current)

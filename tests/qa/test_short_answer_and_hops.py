@@ -355,3 +355,13 @@ def test_a_short_answer_never_cuts_an_identifier_in_a_code_span(question, quote,
     got = short_answer(question, [quote])
     assert got == want
     assert got in quote
+
+
+def test_a_description_never_resolves_to_a_name_the_question_already_gives(tmp_path):
+    docs, a = ask_over(tmp_path, {
+        "talks.txt": "Mayor Alice Brown met the managers of Acme Steel on Monday. Brown called the talks with Acme "
+                     "Steel very productive, and a second meeting is planned for May.",
+        "other.txt": "Acme Steel employs 400 people at its plant on the river. The plant opened in 1962.",
+    }, "How did Brown describe the talks with Acme Steel?")
+    assert not any(h["bridge"] and "Brown" in h["bridge"] for h in a.hops), a.hops  # not "How did Brown describe Alice Brown?"
+    assert not a.refused and "very productive" in a.answer, a.to_dict()
