@@ -575,7 +575,7 @@ def _code_values(quote: Annotation) -> list[tuple[int, int, str, bool]]:
 
 
 def _by_code(q: Annotation, want: "Expected", quotes: Sequence[Annotation], plural: bool, noun: str = "",
-             params: ShortAnswerParams = PARAMS) -> str | None:
+             params: ShortAnswerParams = PARAMS, literal: bool = False) -> str | None:
     """A what/which/how-many question over documentation: the value or name a quote gives as inline code, in the
     sentence sharing most of the question's words ("Defaults to `9`" for "what compression level is used by
     default?"). Code the question already names is not an answer; a list item's name answers only when its words
@@ -598,6 +598,8 @@ def _by_code(q: Annotation, want: "Expected", quotes: Sequence[Annotation], plur
                 continue
             if want.kind == "number" and not re.search(r"\d", text):
                 continue
+            if literal and not _LITERAL.fullmatch(text.strip("`")):
+                continue  # a value (a number, a quoted string, a constant), not a parameter's name
             ss, se = _sentence(quote, s)
             sent = quote.view(ss, se)
             outside = [t for t in sent.tokens if not (s - ss - 1 <= t.start and t.end <= e - ss + 1)]
@@ -619,6 +621,9 @@ def _by_code(q: Annotation, want: "Expected", quotes: Sequence[Annotation], plur
             if best is None or cand[:4] > best[:4]:
                 best = cand
     return best[4] if best else None
+
+
+_LITERAL = re.compile(r"[-+]?\d[\d_.,]*\s*\w*|[\"'].*[\"']|True|False|None|\[.*\]|\{.*\}|\(.*\)")
 
 
 def _alternatives(q: Annotation) -> list[set[str]] | None:
@@ -872,10 +877,13 @@ def _short_answer(question: str, quotes: Sequence[str], annotator: Annotator | N
     if not want.verb and slot is not None and slot.verb not in ("", "do", "be"):
         want = replace(want, verb=slot.verb)  # the parse gave the clause no triple ("what does the DNA test for")
     noun = _wh_noun(q_ann) or want.noun or (slot.noun if slot else "")
+    literal = False
+    if not noun and want.verb == "be" and want.subject:  # "What is the default level of X?": a value, not a name
+        noun, literal = want.subject[-1], True
     if (want.kind == "number" or (want.kind == "thing" and noun and not (slot and slot.kind_of))) \
             and any(_CODE.search(a.text) for a in anns):  # a value or name (what/which <noun>), not an event
         plural = bool(noun) and any(t.tag in ("NNS", "NNPS") and t.lemma == noun for t in q_ann.tokens)
-        found = _by_code(q_ann, want, anns, plural, noun)
+        found = _by_code(q_ann, want, anns, plural, noun, literal=literal)
         if found:
             return found
     if slot is not None and slot.kind_of:

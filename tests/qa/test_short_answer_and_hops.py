@@ -365,3 +365,13 @@ def test_a_description_never_resolves_to_a_name_the_question_already_gives(tmp_p
     }, "How did Brown describe the talks with Acme Steel?")
     assert not any(h["bridge"] and "Brown" in h["bridge"] for h in a.hops), a.hops  # not "How did Brown describe Alice Brown?"
     assert not a.refused and "very productive" in a.answer, a.to_dict()
+
+
+@pytest.mark.parametrize("question, quote, want", [
+    ("What is the default compression level of GZipMiddleware?",
+     "* `compresslevel` - Used during GZip compression. It is an integer ranging from 1 to 9. Defaults to `9`.", "9"),
+    ("What is the default value of max_age?",
+     "* `max_age` - Sets a maximum time in seconds for browsers to cache CORS responses. Defaults to `600`.", "600"),
+])
+def test_what_is_the_default_x_gets_the_value_not_a_name(question, quote, want):
+    assert short_answer(question, [quote]) == want
