@@ -13,6 +13,7 @@ cites one quote per hop.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -38,6 +39,7 @@ class HopParams:
     named_share: float = 0.5  # a bridge comes from a passage saying this share of the description's proper nouns
     described: float = 0.5  # ... and from a sentence (and its passage title) holding this share of its content words
     budget_ms: float = 600.0  # no new hop starts after this much time
+    names_only: bool = True  # a bridge is a name: never code (`_code_like`) nor a word without a capital
     outward_margin: float = 0.1  # a bridge steps out along "City, Country" when the next place is this much more like
     # the described kind by the embedding (`_outward`)
     kind_similarity: float = 0.3  # a description's noun names a kind of place ("country", "city", "river") when its
@@ -187,12 +189,26 @@ def bridges(question: Annotation, passages: Sequence[tuple[Passage, Annotation]]
             words = _words(name)
             if not any(c.isalpha() for c in name) or words <= asked or words & named or name in out:
                 continue  # a name has letters ("---" is a Markdown rule, not a bridge)
+            if params.names_only and _code_like(ann.text, name, s, e):
+                continue  # `WebSocketRoute`, `206 Partial Content`, "python": code and words, not a named thing
             if kind and head and encode is not None:
                 name = _outward(ann, name, [ann.text[a:b] for _, a, b in ents], head, encode, params, s)
             out.append(name)
             if len(out) >= n:
                 return out
     return out
+
+
+_CODE_CHARS = re.compile(r"\w[_.(]\w|\(\)")
+
+
+def _code_like(text: str, name: str, s: int, e: int) -> bool:
+    """Whether `name` (in text[s:e]) is code or a plain word rather than a name: written inside an inline code span,
+    shaped like an identifier (`websocket.url`, `max_age`, `run()`), or without a capital letter ("python")."""
+    if not any(c.isupper() for c in name) or _CODE_CHARS.search(name):
+        return True
+    at = text.find(name, s, e)
+    return at >= 0 and text.count("`", s, at) % 2 == 1
 
 
 def _outward(ann: Annotation, name: str, places: Sequence[str], head: str, encode: Callable,

@@ -598,8 +598,8 @@ def _by_code(q: Annotation, want: "Expected", quotes: Sequence[Annotation], plur
                 continue
             if want.kind == "number" and not re.search(r"\d", text):
                 continue
-            if literal and not _LITERAL.fullmatch(text.strip("`")):
-                continue  # a value (a number, a quoted string, a constant), not a parameter's name
+            if literal and not (_LITERAL.fullmatch(text.strip("`")) and _about(quote.text, noun, q.text)):
+                continue  # a value (a number, a quoted string, a constant), not a parameter's name, of the asked thing
             ss, se = _sentence(quote, s)
             sent = quote.view(ss, se)
             outside = [t for t in sent.tokens if not (s - ss - 1 <= t.start and t.end <= e - ss + 1)]
@@ -621,6 +621,17 @@ def _by_code(q: Annotation, want: "Expected", quotes: Sequence[Annotation], plur
             if best is None or cand[:4] > best[:4]:
                 best = cand
     return best[4] if best else None
+
+
+_SETTING = re.compile(r"\b\w+(?:[_.]\w+)+\b")  # a setting's own name: `max_age`, PERMANENT_SESSION_LIFETIME
+
+
+def _about(quote: str, noun: str, question: str) -> bool:
+    """Whether the quote is about the thing whose value is asked: it has the asked noun ("level" in `compresslevel`), or
+    a setting's name the question gives ("the default value of `max_age`"). A class the question names owns the
+    setting without being it ("the default request timeout of TestClient": a quote on TestClient's port is not)."""
+    text = quote.lower()
+    return noun.lower() in text or any(m.group().lower() in text for m in _SETTING.finditer(question))
 
 
 _LITERAL = re.compile(r"[-+]?\d[\d_.,]*\s*\w*|[\"'].*[\"']|True|False|None|\[.*\]|\{.*\}|\(.*\)")

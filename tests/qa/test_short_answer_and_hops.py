@@ -375,3 +375,21 @@ def test_a_description_never_resolves_to_a_name_the_question_already_gives(tmp_p
 ])
 def test_what_is_the_default_x_gets_the_value_not_a_name(question, quote, want):
     assert short_answer(question, [quote]) == want
+
+
+def test_the_default_of_another_setting_is_no_answer():
+    quote = 'By default, the TestClient will set the client host to `"testserver"` and the port to `50000`.'
+    assert short_answer("What's the default request timeout of TestClient?", [quote]) is None  # the port is not it
+
+
+@pytest.mark.parametrize("text, name, code", [
+    ("The websocket URL is accessed as `websocket.url`.", "websocket.url", True),
+    ("The response will be a `206 Partial Content` response.", "Partial Content", True),  # inside a code span
+    ("See the sentry-python project.", "python", True),  # no capital: a word, not a name
+    ("Cujo is a 1983 American horror film.", "Cujo", False),
+    ("Johnnycake is a community in McDowell County, West Virginia.", "McDowell County", False),
+])
+def test_a_bridge_is_a_name_never_code(text, name, code):
+    from qa.hops import _code_like
+
+    assert _code_like(text, name, 0, len(text)) is code
