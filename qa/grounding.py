@@ -481,10 +481,11 @@ class Grounder:
             return False
         anns = evidence._annotator().annotate_many(pieces)
         strict = replace(relations.PARAMS, require_verb=True)
+        told = evidence.span_annotation(quote) if quote is not None else None
+        told_lemmas = {t.lemma.lower() for t in told.tokens} if told is not None else set()
         for piece, ann, vec in zip(pieces, anns, self.encode(pieces)):
-            told = evidence.span_annotation(quote) if quote is not None else None
             said = strict if relations.PARAMS.clause_verbs and told is not None \
-                and relations.relative_verbs(ann) - {t.lemma.lower() for t in told.tokens} else relations.PARAMS
+                and relations.relative_verbs(ann) - told_lemmas else relations.PARAMS
             if told is not None and relations.check(ann, [told], None, said)[0]:
                 continue  # the whole claim's quote says this part too
             scores = evidence.scores(piece, vec)

@@ -264,10 +264,11 @@ def q_stop(question: Annotation) -> set[str]:
     return {question.text[t.start:t.end].lower() for t in question.tokens if t.pos in ("ADP", "DET", "CCONJ", "PART")}
 
 
-def descriptions(q: Annotation) -> list[tuple[int, int]]:
+def descriptions(q: Annotation, contact: Sequence[tuple[int, int, str]] | None = None) -> list[tuple[int, int, str]]:
     """Character spans of the question's descriptions ("the author of Brand", "Hello Love's performer", "the
     city where X was born"), innermost first: a common noun with a prepositional phrase, a relative or
-    participle clause, or a possessor, whose subtree names something (a proper noun or a quoted title)."""
+    participle clause, or a possessor, whose subtree names something (a proper noun or a quoted title), and the
+    relative clauses without a relative word (`contact`: `contact_clauses(q)`, computed here when not given)."""
     out = []
     for i, t in enumerate(q.tokens):
         if t.pos != "NOUN":
@@ -290,7 +291,7 @@ def descriptions(q: Annotation) -> list[tuple[int, int]]:
             lo += 1  # "which country ..." -> the description starts after the wh-word
         out.append((q.tokens[lo].start, q.tokens[hi].end, t.lemma))
     out += _reattached(q, {d[:2] for d in out})
-    out += [d for d in contact_clauses(q) if d[:2] not in {x[:2] for x in out}]
+    out += [d for d in (contact_clauses(q) if contact is None else contact) if d[:2] not in {x[:2] for x in out}]
     # innermost first: a span holding another one comes after it
     out.sort(key=lambda d: (any(a >= d[0] and b <= d[1] and (a, b) != d[:2] for a, b, _ in out), d[1] - d[0]))
     return out
@@ -384,14 +385,16 @@ def multi_hop(question: str, first: Sequence[Passage], retrieve: Callable[[str, 
         return append_new(passages, found, limit)
 
     current, current_ann = question, q_ann
+    asker_names = {_key(w) for n in _proper_nouns(q_ann, 0, len(question)) for w in n.split()}
     for _ in range(params.max_hops):
         if (time.perf_counter() - t0) * 1000 > params.budget_ms:
             break
         # a description already holding a bridge is resolved only when it is a clause ("the state where X died"),
         # not the thing asked for ("the name of the waterfall in Zimbabwe")
         done = [h.bridge for h in hops if h.bridge]
-        contact = {d[:2] for d in contact_clauses(current_ann)}  # the parser's root may sit inside one
-        spans = [d for d in descriptions(current_ann)
+        clauses = contact_clauses(current_ann)
+        contact = {d[:2] for d in clauses}  # the parser's root may sit inside one
+        spans = [d for d in descriptions(current_ann, clauses)
                  if (not any(b in current[d[0]:d[1]] for b in done) or _clause(current_ann, d) or d[:2] in contact)
                  and (d[:2] in contact or not _holds_root(current_ann, d))]
         if not spans:
@@ -410,8 +413,7 @@ def multi_hop(question: str, first: Sequence[Passage], retrieve: Callable[[str, 
         labels, sure = label_order(noun, encode)
         kind = labels[0] if labels[0] in PLACE_LABELS and sure >= params.kind_similarity else ""
         bridge = _bridge_for(list(zip(found, f_anns)), d_ann, labels, params, kind, encode)
-        named_outside = {_key(w) for n in _proper_nouns(q_ann, 0, len(question)) for w in n.split()} - _words(description)
-        if not bridge or {_key(w) for w in bridge.split()} & named_outside:
+        if not bridge or {_key(w) for w in bridge.split()} & (asker_names - _words(description)):
             break  # nothing found, or what the asker already named ("How did Trump describe Donald Trump?")
         hops.append(Hop(description, bridge, add(found, params.passages_per_hop)))
         current = f"{current[:s]}{bridge}{current[e:]}"

@@ -756,7 +756,7 @@ def short_answer(question: str, quotes: Sequence[str], annotator: Annotator | No
     phrase = _whole_code(_short_answer(question, quotes, annotator), quotes)
     if not phrase or phrase in ("Yes", "No"):
         return phrase or None
-    phrase = _whole_identifier(_tidy(phrase, annotator), quotes) if phrase else phrase
+    phrase = _whole_identifier(_tidy(phrase, annotator), quotes)  # after tidying: its last "_" may read as punctuation
     if not phrase or _cut(phrase) or _restates(phrase, question, annotator) or _other_kind(phrase, question, annotator):
         return None
     return phrase
@@ -826,10 +826,8 @@ def _restates(phrase: str, question: str, annotator: Annotator) -> bool:
 def _whole_code(phrase: str | None, quotes: Sequence[str]) -> str | None:
     """A phrase never cuts an inline code span in half: the parser's noun chunk "env_prefix` argument" (from
     "setting `env_prefix` argument") takes back its opening backtick, so that it is still a slice of the quote."""
-    if not phrase:
+    if not phrase or phrase.count("`") % 2 == 0:
         return phrase
-    if phrase.count("`") % 2 == 0:
-        return _whole_identifier(phrase, quotes)
     for quote in quotes:
         at = quote.find(phrase)
         while at >= 0:
