@@ -27,7 +27,7 @@ from index.structure import SECTION_SEP
 from index.instructions import instruction_spans, overlaps, without
 from qa.answers import Citation, Passage, SentenceReport
 from qa.decisions import RULES, Switches, first_refusal, question_entities
-from qa.short_answer import KIND_LABELS, asks_for_thing, expected, short_answer
+from qa.short_answer import KIND_LABELS, asks_for_thing, asks_version, expected, short_answer, version_from_headings
 from qa.compare import Outcome, answered_sides, comparison, decide as decide_comparison
 from qa import disagreement, relations
 from qa.hops import PARAMS as HOP_PARAMS
@@ -374,7 +374,8 @@ class Grounder:
         scores = [p.score for p in evidence.passages]
         missing = [e for e in entities if not content_terms(e) <= evidence.all_terms]
         if asks_for_thing(question):  # a phrase of the expected kind in the sentences the answer would quote
-            feats["answer_found"] = 1.0 if short_answer(question, [s.text for s in self.pick(question, evidence, 2)]) else 0.0
+            picked = self.pick(question, evidence, 2)
+            feats["answer_found"] = 1.0 if self.lead(question, evidence, [(s.text, s.passage, s.start) for s in picked]) else 0.0
         else:
             feats["answer_found"] = 0.5  # an explanation: nothing to look for
         feats.update(
@@ -383,6 +384,15 @@ class Grounder:
             top_score=max(scores), margin=(scores[0] - scores[1]) if len(scores) > 1 else scores[0],
         )
         return feats
+
+    @staticmethod
+    def lead(question: str, evidence: Evidence, quotes: Sequence[tuple[str, int, int]]) -> str | None:
+        """The short answer the quotes (text, passage, start) give (qa/short_answer.py); for "Which version ...?", the
+        release a cited changelog entry is under when the quotes name none."""
+        found = short_answer(question, [text for text, _, _ in quotes])
+        if found is None and asks_version(question):
+            found = version_from_headings([heading_path(evidence, n, start) for _, n, start in quotes])
+        return found
 
     def answerability(self, question: str, evidence: Evidence) -> tuple[float, dict[str, float]]:
         feats = self.features(question, evidence)
@@ -804,6 +814,17 @@ def _headings_before(evidence: Evidence, span: Span) -> tuple[str, list[str]]:
     p = evidence.passage(span.passage)
     at = span.start - p.start
     return p.section or "", [p.text[a:b] for a, b, kind in (p.units or ()) if kind == "heading" and b <= at]
+
+
+def heading_path(evidence: Evidence, passage: int, start: int) -> str:
+    """The headings a quote (starting at `start` in passage `passage`) is under, nearest first: the headings of its
+    chunk before it, then the chunk's section path ("0.45.0 (December 29, 2024) › Removed")."""
+    p = evidence.passage(passage)
+    if p is None:
+        return ""
+    at = start - p.start
+    heads = [p.text[a:b].strip("# ") for a, b, kind in (p.units or ()) if kind == "heading" and b <= at]
+    return SECTION_SEP.join([*reversed(heads), *reversed((p.section or "").split(SECTION_SEP))]).strip(SECTION_SEP + " ")
 
 
 def _looping(text: str, times: int = 3) -> bool:

@@ -29,7 +29,6 @@ from qa.grounding import Calibration, Grounder
 from qa.compare import comparison, side_queries
 from qa.hops import Hop, multi_hop
 from qa.disagreement import LEAD as DISAGREE_LEAD
-from qa.short_answer import short_answer
 from qa.trace import Recorder, ingested
 from qa.retrieval import Retriever, build_retriever
 
@@ -312,7 +311,7 @@ class Service:
         short = None
         if not refused and not disagree and g.switches.on("short_answer"):
             compared = decision.compared.short_answer if decision.compared else None
-            short = compared or short_answer(resolved, [c.quote for c in grounded.citations])
+            short = compared or g.lead(resolved, evidence, [(c.quote, c.passage, c.start) for c in grounded.citations])
         t3 = time.perf_counter()
         answer = Answer(
             question=q,

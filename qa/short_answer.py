@@ -557,11 +557,59 @@ def _wh_noun(q: Annotation) -> str:
     return ""
 
 
-def _code_values(quote: Annotation) -> list[tuple[int, int, str, bool]]:
-    """Inline code spans of a quote: (start, end, text, is_term), is_term for a list item's name ("`max_age` -
-    ...": the thing the item describes, not a value of it)."""
+_KEYWORD_DEFAULT = re.compile(r"[(,]\s*(\w+)=([^,()\s]+)")  # name=value inside a call's parentheses
+
+
+_VERSION_NOUNS = frozenset({"version", "release"})
+_VERSION_NUMBER = re.compile(r"(?<![\w.])v?\d+(?:\.\d+)+(?![\w.])")
+
+
+def asks_version(question: str, annotator: Annotator | None = None) -> bool:
+    """Whether the thing asked for is a release of the documented software ("Which version dropped Python 3.8?",
+    "starlette version that dropped python 3.8?"): "version"/"release" opened by which/what, or the head of a
+    question without a verb of its own; not "what version of Python ..." (a version of something else)."""
+    q = (annotator or default_annotator()).annotate(question)
+    for i, t in enumerate(q.tokens):
+        if t.lemma not in _VERSION_NOUNS or t.pos != "NOUN":
+            continue
+        children = [c for c in q.tokens if c.head == i and c is not t]
+        if any(c.lemma == "of" and c.dep == "prep" for c in children):
+            return False
+        if t.dep == "ROOT" or any(c.tag in ("WDT", "WP") for c in children):
+            return True
+    return False
+
+
+def version_from_headings(headings: Sequence[str]) -> str | None:
+    """A release number from the heading a cited quote is under (a changelog entry sits under "## 0.45.0 (December
+    29, 2024)": the entry says what changed, the heading says in which version): `headings` is, per cited quote,
+    its heading path nearest first; the first quote under a version heading answers."""
+    for path in headings:
+        m = _VERSION_NUMBER.search(path)
+        if m:
+            return m.group().lstrip("v")
+    return None
+
+
+def _counted(q: Annotation) -> str:
+    """The noun "how many/much" counts ("How many uploaded files does ... allow?" -> file), from the parse."""
+    for i, t in enumerate(q.tokens[1:], 1):
+        if t.lemma in ("many", "much") and q.tokens[i - 1].lemma == "how" and 0 <= t.head < len(q.tokens) \
+                and q.tokens[t.head].pos in ("NOUN", "PROPN"):
+            return q.tokens[t.head].lemma
+    return ""
+
+
+def _code_values(quote: Annotation) -> list[tuple[int, int, str, bool, str]]:
+    """Inline code spans of a quote: (start, end, text, is_term, keyword), is_term for a list item's name
+    ("`max_age` - ...": the thing the item describes, not a value of it); and the default values of a
+    signature's keyword arguments (`request.form(max_files=1000)` -> `1000`, keyword `max_files`): the value
+    of the keyword whose name holds the asked noun answers "How many files does form() allow by default?"."""
     out = []
     for m in _CODE.finditer(quote.text):
+        for kw in _KEYWORD_DEFAULT.finditer(m.group(1)):  # a signature's defaults: `form(max_files=1000, ...)`
+            at = m.start(1) + kw.start(2)
+            out.append((at, at + len(kw.group(2)), kw.group(2), False, kw.group(1)))
         before = quote.text[: m.start()].rstrip(" *-+")
         line_start = before == "" or before.endswith("\n")
         after = quote.text[m.end(): m.end() + 3]
@@ -570,8 +618,8 @@ def _code_values(quote: Annotation) -> list[tuple[int, int, str, bool]]:
         strip = len(inner) - len(inner.lstrip("\"'")), len(inner) - len(inner.rstrip("\"'"))
         if strip[0] and strip[1] and len(inner) > strip[0] + strip[1]:
             s, e = s + strip[0], e - strip[1]
-        out.append((s, e, quote.text[s:e], line_start and after.lstrip().startswith(("-", "–", ":"))))
-    return out
+        out.append((s, e, quote.text[s:e], line_start and after.lstrip().startswith(("-", "–", ":")), ""))
+    return sorted(out)
 
 
 def _by_code(q: Annotation, want: "Expected", quotes: Sequence[Annotation], plural: bool, noun: str = "",
@@ -586,7 +634,17 @@ def _by_code(q: Annotation, want: "Expected", quotes: Sequence[Annotation], plur
     best = None
     for rank, quote in enumerate(quotes):
         values = _code_values(quote)
-        for n, (s, e, text, term) in enumerate(values):
+        for n, (s, e, text, term, keyword) in enumerate(values):
+            if keyword:  # a keyword's default answers only for the keyword the question's noun names
+                kw_words = [w for w in _words(keyword) if len(w) > 2]
+                if not noun or not all(any(w.startswith(n) or n.startswith(w) for w in kw_words) for n in _words(noun)):
+                    continue  # every word of the asked noun in the keyword's name (`max_part_size`, not `max_files`)
+                if want.kind == "number" and not re.search(r"\d", text):
+                    continue
+                cand = (True, 1, -rank, -s, text)
+                if best is None or cand[:4] > best[:4]:
+                    best = cand
+                continue
             words = _words(text)
             plain = text.isalnum()  # a plain word is named by the question only as a noun ("accept" the verb is not `Accept`)
             if not words or (plain and text.lower() in qnouns) or (not plain and re.search(
@@ -610,7 +668,9 @@ def _by_code(q: Annotation, want: "Expected", quotes: Sequence[Annotation], plur
                 continue
             start, end = s, e
             if plural:  # `A`, `B` and `C`: the whole list
-                for s2, e2, _, _ in values[n + 1:]:
+                for s2, e2, _, _, kw in values[n + 1:]:
+                    if kw:
+                        continue
                     gap = quote.text[end:s2].strip("`\"' ")
                     if gap not in (",", "and", ", and", "or", ", or"):
                         break
@@ -706,8 +766,8 @@ def _boolean_default(q: Annotation, quotes: Sequence[Annotation]) -> str | None:
     qwords = _terms(q)
     best = None
     for quote in quotes:
-        for s, e, text, term in _code_values(quote):
-            if term or text.lower() not in _BOOLEAN:
+        for s, e, text, term, keyword in _code_values(quote):
+            if term or keyword or text.lower() not in _BOOLEAN:
                 continue
             overlap = len(qwords & _terms(quote))
             if overlap >= 2 and (best is None or overlap > best[0]):
@@ -885,7 +945,7 @@ def _short_answer(question: str, quotes: Sequence[str], annotator: Annotator | N
     slot = _slot(q_ann) if want.kind != "manner" else None
     if not want.verb and slot is not None and slot.verb not in ("", "do", "be"):
         want = replace(want, verb=slot.verb)  # the parse gave the clause no triple ("what does the DNA test for")
-    noun = _wh_noun(q_ann) or want.noun or (slot.noun if slot else "")
+    noun = _wh_noun(q_ann) or want.noun or (slot.noun if slot else "") or _counted(q_ann)
     literal = False
     if not noun and want.verb == "be" and want.subject:  # "What is the default level of X?": a value, not a name
         noun, literal = want.subject[-1], True

@@ -110,7 +110,9 @@ def normalize(text: str) -> str:
 
 def _is_stopword(w: str) -> bool:
     # An acronym ("US", "UN") is a name, not the pronoun "us".
-    return (w.lower() in STOPWORDS or w.lower() in QUESTION_WORDS) and not (w.isupper() and len(w) > 1)
+    # "What's", "Where's", "it's": the contraction's first word decides.
+    lw = w.lower().replace("’", "'").removesuffix("'s")
+    return (lw in STOPWORDS or lw in QUESTION_WORDS) and not (w.isupper() and len(w) > 1)
 
 
 _ALIASES = {stem(w): canonical for canonical, names in _COUNTRIES.items() for w in names.split()}

@@ -391,3 +391,43 @@ def test_a_bridge_is_a_name_never_code(text, name, code):
     from qa.hops import _code_like
 
     assert _code_like(text, name, 0, len(text)) is code
+
+
+@pytest.mark.parametrize("question, quote, want", [
+    ("How many uploaded files does request.form() allow per request by default?",
+     "Signature: `request.form(max_files=1000, max_fields=1000, max_part_size=1024*1024)`", "1000"),
+    ("What is the default max part size of request.form()?",
+     "Signature: `request.form(max_files=1000, max_fields=1000, max_part_size=1024*1024)`", "1024*1024"),
+    ("What's the default max_part_size when parsing multipart forms?",  # all of the setting's words, not just `max`
+     "Signature: `request.form(max_files=1000, max_fields=1000, max_part_size=1024*1024)`", "1024*1024"),
+])
+def test_a_signature_s_keyword_default_answers_for_the_keyword_the_question_names(question, quote, want):
+    assert short_answer(question, [quote]) == want
+
+
+def test_a_keyword_the_question_does_not_name_gives_no_default():
+    quote = "Signature: `request.form(max_files=1000, max_fields=1000)`"
+    assert short_answer("How many seconds does request.form() wait by default?", [quote]) is None
+
+
+@pytest.mark.parametrize("question, asks", [
+    ("starlette version that dropped python 3.8?", True),
+    ("Which version got rid of GraphQLApp?", True),
+    ("What release removed GraphQLApp?", True),
+    ("What version of Python does Starlette require?", False),  # a version of something else
+    ("How do I check the version of a package?", False),
+])
+def test_a_question_asks_for_a_release_by_its_parse(question, asks):
+    from qa.short_answer import asks_version
+
+    assert asks_version(question) is asks
+
+
+def test_which_version_is_answered_by_the_changelog_heading_of_the_cited_entry(tmp_path):
+    _, a = ask_over(tmp_path, {
+        "release-notes.md": "# Release Notes\n\n## 2.1.0 (May 3, 2025)\n\n### Removed\n\n"
+                            "* Drop support for Python 3.8.\n\n## 2.0.0 (January 9, 2025)\n\n### Added\n\n"
+                            "* Add the `partitioned` option to cookies.\n* Add a `timeout` argument to the client.\n",
+    }, "Which version dropped support for Python 3.8?")
+    assert not a.refused and a.short_answer == "2.1.0", a.to_dict()
+    assert a.citations and "Python 3.8" in a.citations[0].quote
