@@ -294,6 +294,14 @@ class Manifest:
         )
         return [(cid, -float(s)) for cid, s in rows]
 
+    def chunk_frequency(self, word: str) -> int:
+        """How many chunks hold the word (the keyword index's stemmed match), 0 for a word it cannot take."""
+        terms = keyword_terms(word)
+        if not terms:
+            return 0
+        match = " ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        return self._query("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (match,))[0][0]
+
     # --- changes -------------------------------------------------------------------------------
     def begin(self, changes: Sequence[Change]) -> None:
         """Journal the changes before any vector is written."""

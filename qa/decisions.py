@@ -140,6 +140,9 @@ HEURISTICS: dict[str, Unit] = {u.name: u for u in (
          "quotes answers the question nearly as well as the best sentence."),
     Unit("relevance_filter", "heuristic", "Supported sentences of a generated answer far less on-topic than its "
          "best are left out."),
+    Unit("collection_subject", "heuristic", "Retrieval: the dense list embeds the question without the proper nouns "
+         "most of the collection's chunks hold (its subject: 'Starlette' over the Starlette docs), which pull every "
+         "introduction ahead of the passage that answers; the keyword list keeps them (qa/retrieval.py)."),
     Unit("multi_hop", "heuristic", "When no passage covers the question and it describes something instead of "
          "naming it, resolve the description through a bridge entity and retrieve again (qa/hops.py)."),
     Unit("hop_names", "heuristic", "Multi-hop: a description's proper nouns are also looked up by keyword (BM25), "

@@ -14,6 +14,7 @@ chunk, whichever list found it: the refusal model's signals mean the same thing 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence
 
 import numpy as np
@@ -22,6 +23,22 @@ from index.embeddings import Embedder
 from index.manifest import Manifest
 from index.store import Hit, Store
 from qa.answers import Passage
+
+
+@dataclass(frozen=True)
+class RetrievalParams:
+    """The dense list embeds the question without the collection's subject: a proper noun (spaCy's tagger) in more
+    than `subject_share` of the chunks names what the whole collection is about ("Starlette" over the Starlette
+    docs, in 64% of its chunks), so it pulls the question towards every introduction instead of the passage that
+    answers ("As a contributor, what command runs the Starlette test suite?" found the 'third-party packages' and
+    'applications' introductions, not 'Contributing'). The keyword list keeps every word (BM25 already weighs a
+    word by its rarity). Shares say nothing over fewer than `subject_min_chunks` chunks."""
+
+    subject_share: float = 0.5
+    subject_min_chunks: int = 20
+
+
+PARAMS = RetrievalParams()
 RRF_K = 60  # the usual constant of reciprocal rank fusion (Cormack et al. 2009)
 DENSE_WEIGHT = 0.7  # relative score fusion: chosen on the tuning split above (0.6-0.8 all within 0.01)
 
@@ -52,11 +69,21 @@ class BaseRetriever:
 
 
 class _Indexes(BaseRetriever):
-    def __init__(self, embedder: Embedder, store: Store, manifests: Callable[[str], Manifest], depth: int = 20):
+    def __init__(self, embedder: Embedder, store: Store, manifests: Callable[[str], Manifest], depth: int = 20,
+                 drop_subject: bool = True, params: RetrievalParams = PARAMS):
         self.embedder = embedder
         self.store = store
         self.manifests = manifests
         self.depth = depth  # candidates taken from each list before fusing / filtering
+        self.drop_subject = drop_subject  # the `collection_subject` unit (qa/decisions.py)
+        self.params = params
+
+    def _vectors(self, question: str, collection: str):
+        """The question's vector (passage scores are cosines with it) and the vector the dense list searches with:
+        the question without the collection's subject (`RetrievalParams`), the same vector when nothing is left out."""
+        vector = self.embedder.embed([question])[0]
+        text = subject_free(question, self.manifests(collection), self.params) if self.drop_subject else question
+        return vector, (vector if text == question else self.embedder.embed([text])[0])
 
     def _dense(self, vector, collection: str, n: int) -> list[Hit]:
         hits = self.store.query(collection, vector, n)
@@ -83,8 +110,9 @@ class DenseRetriever(_Indexes):
     """Cosine nearest neighbours of the question's embedding."""
 
     def _retrieve(self, question: str, collection: str, k: int) -> list[Hit]:
-        vector = self.embedder.embed([question])[0]
-        return self._dense(vector, collection, max(k, self.depth))[:k]
+        vector, search = self._vectors(question, collection)
+        dense = self._dense(search, collection, max(k, self.depth))[:k]
+        return dense if search is vector else self._hits([h.chunk_id for h in dense], collection, vector, [])
 
 
 class KeywordRetriever(_Indexes):
@@ -113,8 +141,8 @@ class HybridRetriever(_Indexes):
 
     def _scored(self, question: str, collection: str, k: int) -> tuple[list[Hit], dict[str, dict[str, float]]]:
         n = max(k, self.depth)
-        vector = self.embedder.embed([question])[0]
-        dense = self._dense(vector, collection, n)
+        vector, search = self._vectors(question, collection)
+        dense = self._dense(search, collection, n)
         keyword = self.manifests(collection).search(question, n)
         if self.fusion == "rrf":
             scores = rrf_scores([[h.chunk_id for h in dense], [cid for cid, _ in keyword]])
@@ -122,8 +150,35 @@ class HybridRetriever(_Indexes):
             scores = relative_scores([(h.chunk_id, h.score) for h in dense], keyword, DENSE_WEIGHT)
         fused = sorted(scores, key=lambda i: -scores[i])
         bm25 = dict(keyword)
-        return (self._hits(fused[:k], collection, vector, dense),
+        return (self._hits(fused[:k], collection, vector, dense if search is vector else []),
                 {c: {"bm25": bm25.get(c), "fused": scores[c]} for c in fused[:k]})
+
+
+def subject_free(question: str, manifest: Manifest, params: RetrievalParams = PARAMS) -> str:
+    """The question without the proper nouns (and their possessive 's) that more than `params.subject_share` of the
+    collection's chunks hold; the question itself when none, or when the collection is too small to say."""
+    n = manifest.count_chunks()
+    if n < params.subject_min_chunks:
+        return question
+    from index.linguistics import default_annotator
+
+    ann = default_annotator().annotate(question)
+    cut: list[tuple[int, int]] = []
+    for i, t in enumerate(ann.tokens):
+        if t.pos == "PROPN" and manifest.chunk_frequency(ann.token_text(i)) > params.subject_share * n:
+            end = t.end
+            if i + 1 < len(ann.tokens) and ann.tokens[i + 1].tag == "POS":  # "Starlette's"
+                end = ann.tokens[i + 1].end
+            cut.append((t.start, end))
+    if not cut:
+        return question
+    out, at = [], 0
+    for s, e in cut:
+        out.append(question[at:s])
+        at = e
+    out.append(question[at:])
+    text = " ".join("".join(out).split())
+    return text if any(ch.isalnum() for ch in text) else question
 
 
 def relative_fusion(dense: Sequence[tuple[str, float]], keyword: Sequence[tuple[str, float]],
@@ -165,7 +220,8 @@ def rrf_scores(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, f
 
 
 def build_retriever(mode: str, embedder: Embedder, store: Store, manifests: Callable[[str], Manifest],
-                    fusion: str = "relative") -> BaseRetriever:
+                    fusion: str = "relative", drop_subject: bool = True) -> BaseRetriever:
     if mode == "hybrid":
-        return HybridRetriever(embedder, store, manifests, fusion=fusion)
-    return {"dense": DenseRetriever, "bm25": KeywordRetriever}[mode](embedder, store, manifests)
+        return HybridRetriever(embedder, store, manifests, fusion=fusion, drop_subject=drop_subject)
+    return {"dense": DenseRetriever, "bm25": KeywordRetriever}[mode](embedder, store, manifests,
+                                                                    drop_subject=drop_subject)

@@ -112,11 +112,12 @@ class Service:
                                annotate=config.annotate_at_ingest)
         encoder = SentenceEncoder(self.embedder)  # retrieval and grounding share it: a question is embedded once
         self._queries = QueryEmbedder(self.embedder, encoder)
+        switches = Switches.without(config.without)
         self.retriever = retriever or build_retriever(config.retrieval, self._queries, self.store, self.manifests,
-                                                       config.fusion)
+                                                       config.fusion, switches.on("collection_subject"))
         self._keyword = build_retriever("bm25", self._queries, self.store, self.manifests)  # multi-hop name lookups
         self._prepared: set[str] = set()
-        self.grounder = Grounder(encoder, calibration, Switches.without(config.without))
+        self.grounder = Grounder(encoder, calibration, switches)
         self._generators: dict[str, Generator] = dict(generators or {})
         self._lock = threading.Lock()
         self.conversation_store = ConversationStore(config.conversations_path)
@@ -133,7 +134,9 @@ class Service:
         shared = {k: g for k, g in self._generators.items() if not isinstance(g, ExtractiveGenerator)}  # uses the grounder
         out = Service(config, embedder=self.embedder, store=self.store, generators=shared,
                       calibration=self.grounder.calibration,
-                      retriever=self.retriever if config.retrieval == self.config.retrieval else None)
+                      retriever=self.retriever if config.retrieval == self.config.retrieval and (
+                          Switches.without(config.without).on("collection_subject")
+                          == self.grounder.switches.on("collection_subject")) else None)
         out.grounder.encode = self.grounder.encode  # share the sentence-vector cache too
         out._queries.encoder = self._queries.encoder  # (its own retriever's queries go there as well)
         out._prepared = self._prepared
@@ -180,7 +183,8 @@ class Service:
 
     def retriever_for(self, mode: str) -> Retriever:
         """A retriever of another mode (hybrid, dense, bm25) over the same indexes."""
-        return build_retriever(mode, self._queries, self.store, self.manifests, self.config.fusion)
+        return build_retriever(mode, self._queries, self.store, self.manifests, self.config.fusion,
+                               self.grounder.switches.on("collection_subject"))
 
     def collections(self) -> list[str]:
         return self.store.collections()

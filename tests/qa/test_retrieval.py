@@ -81,3 +81,54 @@ def test_unknown_mode_is_a_config_error():
         Config(retrieval="fuzzy")
     assert "hybrid" in info.value.message
     assert Config.load(env={"GROUNDQA_RETRIEVAL": "bm25"}).retrieval == "bm25"
+
+
+TOPICS = ["routing", "templates", "sessions", "cookies", "middleware", "websockets", "lifespan", "schemas",
+          "static files", "background tasks", "exceptions", "configuration", "authentication", "requests",
+          "responses", "database access", "testing with a client", "server push", "thread pools", "GraphQL"]
+
+
+@pytest.fixture
+def product_docs(tmp_path):
+    """A product's docs: every page names the product (its subject); one page is about running the test suite."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for i, topic in enumerate(TOPICS):
+        (folder / f"page{i:02d}.md").write_text(f"# {topic.title()}\n\nZorblax supports {topic}. Zorblax makes "
+                                                f"{topic} easy for every Zorblax user.\n")
+    (folder / "contributing.md").write_text("# Contributing\n\nTo run the test suite as a contributor, use the "
+                                            "command scripts/test.\n")
+    s = qa.open(home=tmp_path / "home", generator="extractive", embedder=HashEmbedder(), store=InMemoryStore())
+    s.ingest([folder])
+    return s
+
+
+def test_the_collection_s_subject_is_left_out_of_the_dense_query(product_docs):
+    from qa.retrieval import subject_free
+
+    manifest = product_docs.manifests("default")
+    assert manifest.chunk_frequency("Zorblax") > 0.5 * manifest.count_chunks()
+    assert subject_free("What command runs the Zorblax test suite?", manifest) == "What command runs the test suite?"
+    assert subject_free("What does Zorblax's router do?", manifest) == "What does router do?"  # its possessive too
+    assert subject_free("Does GraphQL work?", manifest) == "Does GraphQL work?"  # a name one page has stays
+    assert subject_free("Zorblax?", manifest) == "Zorblax?"  # nothing would be left
+
+
+def test_a_small_collection_has_no_subject_to_leave_out(service):
+    from qa.retrieval import subject_free
+
+    manifest = service.manifests("default")
+    assert manifest.chunk_frequency("Acme") == 2
+    assert subject_free("Where did Acme Corporation open an office?", manifest) == \
+        "Where did Acme Corporation open an office?"  # 4 chunks: shares say nothing
+
+
+def test_without_the_subject_the_dense_list_finds_the_page_that_answers(product_docs):
+    question = "How do Zorblax contributors check their changes?"
+    dense = product_docs.retriever_for("dense").retrieve(question, "default", 1)
+    assert dense[0].source.endswith("contributing.md")
+    off = product_docs.variant(without="collection_subject").retriever_for("dense").retrieve(question, "default", 1)
+    assert not off[0].source.endswith("contributing.md")  # the subject's pages crowd it out
+    whole = product_docs.embedder.embed([question])[0]  # scores stay cosines with the question as asked
+    page = product_docs.retriever_for("dense")._hits([dense[0].chunk_id], "default", whole, [])[0]
+    assert dense[0].score == pytest.approx(page.score, abs=1e-5)
