@@ -27,7 +27,8 @@ from index.structure import SECTION_SEP
 from index.instructions import instruction_spans, overlaps, without
 from qa.answers import Citation, Passage, SentenceReport
 from qa.decisions import RULES, Switches, first_refusal, question_entities
-from qa.short_answer import KIND_LABELS, asks_for_thing, asks_version, expected, short_answer, version_from_headings
+from qa.short_answer import (KIND_LABELS, VERSION_NUMBER, asks_for_thing, asks_version, expected, short_answer,
+                             version_from_headings)
 from qa.compare import Outcome, answered_sides, comparison, decide as decide_comparison
 from qa import disagreement, relations
 from qa.hops import PARAMS as HOP_PARAMS
@@ -390,8 +391,8 @@ class Grounder:
         """The short answer the quotes (text, passage, start) give (qa/short_answer.py); for "Which version ...?", the
         release a cited changelog entry is under when the quotes name none."""
         found = short_answer(question, [text for text, _, _ in quotes])
-        if found is None and asks_version(question):
-            found = version_from_headings([heading_path(evidence, n, start) for _, n, start in quotes])
+        if asks_version(question) and not (found and VERSION_NUMBER.search(found)):  # a release is a number, not
+            found = version_from_headings([heading_path(evidence, n, start) for _, n, start in quotes])  # `__version__`
         return found
 
     def answerability(self, question: str, evidence: Evidence) -> tuple[float, dict[str, float]]:

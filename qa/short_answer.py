@@ -561,7 +561,7 @@ _KEYWORD_DEFAULT = re.compile(r"[(,]\s*(\w+)=([^,()\s]+)")  # name=value inside 
 
 
 _VERSION_NOUNS = frozenset({"version", "release"})
-_VERSION_NUMBER = re.compile(r"(?<![\w.])v?\d+(?:\.\d+)+(?![\w.])")
+VERSION_NUMBER = re.compile(r"(?<![\w.])v?\d+(?:\.\d+)+(?![\w.])")
 
 
 def asks_version(question: str, annotator: Annotator | None = None) -> bool:
@@ -585,7 +585,7 @@ def version_from_headings(headings: Sequence[str]) -> str | None:
     29, 2024)": the entry says what changed, the heading says in which version): `headings` is, per cited quote,
     its heading path nearest first; the first quote under a version heading answers."""
     for path in headings:
-        m = _VERSION_NUMBER.search(path)
+        m = VERSION_NUMBER.search(path)
         if m:
             return m.group().lstrip("v")
     return None

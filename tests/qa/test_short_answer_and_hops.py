@@ -431,3 +431,22 @@ def test_which_version_is_answered_by_the_changelog_heading_of_the_cited_entry(t
     }, "Which version dropped support for Python 3.8?")
     assert not a.refused and a.short_answer == "2.1.0", a.to_dict()
     assert a.citations and "Python 3.8" in a.citations[0].quote
+
+
+def test_a_release_is_a_number_never_an_identifier(tmp_path):
+    import qa
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "api.md").write_text("# API\n\n## Deprecated APIs\n\nThe module has a `__version_info__` attribute, to "
+                                 "help you write backward compatible code.\n")
+    service = qa.open(home=tmp_path / "home", generator="extractive")
+    service.ingest([docs])
+    question = "Which version dropped support for Python 2.6?"
+    passages = service.retriever.retrieve(question, "default", 1)
+    evidence = service.grounder.evidence(passages)
+    p = passages[0]
+    at = p.text.index("The module")
+    quote = (p.text[at:], p.n, p.start + at)
+    assert short_answer(question, [quote[0]]) == "__version_info__"  # what the code-span reading alone would say
+    assert service.grounder.lead(question, evidence, [quote]) is None  # no release number, no version heading
